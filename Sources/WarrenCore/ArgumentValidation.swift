@@ -1,0 +1,143 @@
+import AMQPWire
+
+/// The `x-` arguments Warren understands on `queue.declare` and `exchange.declare`, one
+/// validator per argument kind, with RabbitMQ's error terms (`{value_negative,-1}`,
+/// `{unacceptable_type,longstr}`) so that clients and operators see the same text.
+enum ArgumentValidation {
+    typealias Validator = @Sendable (FieldValue) -> String?
+
+    /// Queue arguments RabbitMQ validates, and compares on a redeclare.
+    static let queueValidators: [(String, Validator)] = [
+        ("x-expires", positiveInteger),
+        ("x-message-ttl", nonNegativeInteger),
+        ("x-dead-letter-exchange", longString),
+        ("x-dead-letter-routing-key", longString),
+        ("x-max-length", nonNegativeInteger),
+        ("x-max-length-bytes", nonNegativeInteger),
+        ("x-max-priority", maxPriority),
+        ("x-overflow", oneOf(["drop-head", "reject-publish", "reject-publish-dlx"], error: "invalid_overflow")),
+        ("x-queue-mode", oneOf(["default", "lazy"], error: "invalid_queue_mode")),
+        ("x-queue-type", oneOf(["classic"], error: "unsupported_queue_type")),
+        ("x-single-active-consumer", boolean),
+        ("x-delivery-limit", nonNegativeInteger),
+    ]
+
+    static var equivalenceCheckedQueueArguments: [String] { queueValidators.map(\.0) }
+
+    static func validateQueueArguments(_ arguments: FieldTable, queue: String, vhost: String) throws {
+        try validate(arguments, with: queueValidators, kind: "queue", name: queue, vhost: vhost)
+    }
+
+    static func validateExchangeArguments(_ arguments: FieldTable, exchange: String, vhost: String) throws {
+        try validate(arguments, with: [("alternate-exchange", longString)], kind: "exchange", name: exchange, vhost: vhost)
+    }
+
+    private static func validate(
+        _ arguments: FieldTable, with validators: [(String, Validator)], kind: String, name: String, vhost: String
+    ) throws {
+        for (key, validator) in validators {
+            guard let value = arguments[key], let problem = validator(value) else { continue }
+            throw AMQPError(.preconditionFailed, "invalid arg '\(key)' for \(kind) '\(name)' in vhost '\(vhost)': \(problem)")
+        }
+    }
+
+    /// RabbitMQ's equivalence rule: integers compare by value whatever their width; other
+    /// values must be equal; a missing value is "none".
+    static func checkEquivalentArguments(
+        current: FieldTable, received: FieldTable, keys: [String], kind: String, name: String, vhost: String
+    ) throws {
+        for key in keys {
+            let old = current[key]
+            let new = received[key]
+            switch (old, new) {
+            case (nil, nil):
+                continue
+            case (let old?, let new?):
+                if let a = old.integerValue, let b = new.integerValue, a == b { continue }
+                if old == new { continue }
+                throw AMQPError.inequivalent(
+                    key, kind: kind, name: name, vhost: vhost, received: "'\(render(new))'", current: "'\(render(old))'")
+            default:
+                throw AMQPError.inequivalent(
+                    key, kind: kind, name: name, vhost: vhost, received: describeTyped(new), current: describeTyped(old))
+            }
+        }
+    }
+
+    private static func describeTyped(_ value: FieldValue?) -> String {
+        guard let value else { return "none" }
+        return "the value '\(render(value))' of type '\(typeName(value))'"
+    }
+
+    /// Renders a value the way Erlang's `~p`/`~s` would for the types arguments use.
+    static func render(_ value: FieldValue) -> String {
+        if let integer = value.integerValue { return String(integer) }
+        switch value {
+        case .longString: return value.stringValue ?? ""
+        case .bool(let flag): return flag ? "true" : "false"
+        case .double(let number): return String(number)
+        case .float(let number): return String(number)
+        default: return "\(value)"
+        }
+    }
+
+    /// RabbitMQ's name for a field type, as it appears in its error texts.
+    static func typeName(_ value: FieldValue) -> String {
+        switch value {
+        case .bool: "bool"
+        case .int8: "byte"
+        case .uint8: "unsignedbyte"
+        case .int16: "short"
+        case .uint16: "unsignedshort"
+        case .int32: "signedint"
+        case .uint32: "unsignedint"
+        case .int64: "long"
+        case .float: "float"
+        case .double: "double"
+        case .decimal: "decimal"
+        case .longString: "longstr"
+        case .bytes: "binary"
+        case .array: "array"
+        case .timestamp: "timestamp"
+        case .table: "table"
+        case .void: "void"
+        }
+    }
+
+    // MARK: Validators (nil = acceptable, otherwise RabbitMQ's error term)
+
+    static func nonNegativeInteger(_ value: FieldValue) -> String? {
+        guard let number = value.integerValue else { return "{unacceptable_type,\(typeName(value))}" }
+        return number < 0 ? "{value_negative,\(number)}" : nil
+    }
+
+    static func positiveInteger(_ value: FieldValue) -> String? {
+        if let problem = nonNegativeInteger(value) { return problem }
+        return value.integerValue == 0 ? "{value_zero,0}" : nil
+    }
+
+    static func maxPriority(_ value: FieldValue) -> String? {
+        if let problem = nonNegativeInteger(value) { return problem }
+        guard let number = value.integerValue, number <= 255 else {
+            return "{max_value_exceeded,\(value.integerValue ?? 0)}"
+        }
+        return nil
+    }
+
+    static func longString(_ value: FieldValue) -> String? {
+        guard case .longString = value else { return "{unacceptable_type,\(typeName(value))}" }
+        return nil
+    }
+
+    static func boolean(_ value: FieldValue) -> String? {
+        guard case .bool = value else { return "{unacceptable_type,\(typeName(value))}" }
+        return nil
+    }
+
+    static func oneOf(_ allowed: [String], error: String) -> Validator {
+        { value in
+            guard let text = value.stringValue else { return "{unacceptable_type,\(typeName(value))}" }
+            return allowed.contains(text) ? nil : "{\(error),\"\(text)\"}"
+        }
+    }
+}

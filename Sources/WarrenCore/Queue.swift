@@ -1,0 +1,160 @@
+import AMQPWire
+import DequeModule
+
+/// A queue: its ready messages in order, its consumers, and the count of messages handed out
+/// but not yet settled.
+///
+/// Invariants: `ready` is ordered by `sequence` (requeues merge back into place); a message is
+/// either ready, or held by exactly one consumer owner (counted in `unackedCount`), or gone.
+/// All access happens on the broker's executor, so there are no locks.
+public final class Queue {
+    public let name: String
+    public let vhost: String
+    public let durable: Bool
+    public let autoDelete: Bool
+    /// The connection that owns an exclusive queue; nil for shared queues.
+    public let exclusiveOwner: ConnectionID?
+    public let arguments: FieldTable
+
+    public private(set) var ready = Deque<QueuedMessage>()
+    public private(set) var consumers: [Consumer] = []
+    public private(set) var unackedCount = 0
+    public private(set) var isDeleted = false
+    /// Set when a consumer first subscribes; auto-delete applies only after that.
+    private var hadConsumer = false
+    private var nextSequence: UInt64 = 0
+    private var roundRobinCursor = 0
+    private var isDispatching = false
+
+    /// Called when the queue deletes itself (auto-delete), so its virtual host can forget it.
+    var onAutoDelete: ((Queue) -> Void)?
+
+    public init(
+        name: String, vhost: String, durable: Bool, autoDelete: Bool, exclusiveOwner: ConnectionID?,
+        arguments: FieldTable
+    ) {
+        self.name = name
+        self.vhost = vhost
+        self.durable = durable
+        self.autoDelete = autoDelete
+        self.exclusiveOwner = exclusiveOwner
+        self.arguments = arguments
+    }
+
+    public var messageCount: Int { ready.count }
+    public var consumerCount: Int { consumers.count }
+
+    /// Appends a routed message and hands out what consumers have room for.
+    public func enqueue(_ message: Message) {
+        ready.append(QueuedMessage(message: message, sequence: nextSequence))
+        nextSequence &+= 1
+        dispatch()
+    }
+
+    /// Takes the head message for `basic.get`; the caller holds it unless it asked for no-ack.
+    public func get(noAck: Bool) -> QueuedMessage? {
+        guard let head = ready.popFirst() else { return nil }
+        if !noAck { unackedCount += 1 }
+        return head
+    }
+
+    /// Settles messages an owner held: acknowledged, or rejected without requeue.
+    public func acknowledge(_ count: Int) {
+        unackedCount -= count
+    }
+
+    /// Puts held messages back at their original positions, marked redelivered.
+    public func requeue(_ messages: some Sequence<QueuedMessage>) {
+        var sorted = Array(messages)
+        guard !sorted.isEmpty else { return }
+        unackedCount -= sorted.count
+        guard !isDeleted else { return }
+        sorted.sort { $0.sequence < $1.sequence }
+        var insertAt = 0
+        for var message in sorted {
+            message.redelivered = true
+            while insertAt < ready.count && ready[insertAt].sequence < message.sequence {
+                insertAt += 1
+            }
+            ready.insert(message, at: insertAt)
+            insertAt += 1
+        }
+        dispatch()
+    }
+
+    /// Drops every ready message; returns how many there were.
+    public func purge() -> Int {
+        let count = ready.count
+        ready.removeAll()
+        return count
+    }
+
+    public func addConsumer(_ consumer: Consumer) {
+        consumers.append(consumer)
+        hadConsumer = true
+        dispatch()
+    }
+
+    /// Removes the consumer; an auto-delete queue deletes itself after its last consumer.
+    public func removeConsumer(_ consumer: Consumer) {
+        guard let index = consumers.firstIndex(where: { $0 === consumer }) else { return }
+        consumers.remove(at: index)
+        if roundRobinCursor > index { roundRobinCursor -= 1 }
+        if autoDelete && hadConsumer && consumers.isEmpty && !isDeleted {
+            onAutoDelete?(self)
+        }
+    }
+
+    /// Marks the queue deleted and cancels its consumers; returns the ready count it had.
+    func markDeleted() -> Int {
+        isDeleted = true
+        let count = ready.count
+        ready.removeAll()
+        let cancelled = consumers
+        consumers.removeAll()
+        for consumer in cancelled {
+            consumer.owner.consumerCancelledByQueue(consumer)
+        }
+        return count
+    }
+
+    /// Hands ready messages to consumers with room, round-robin, until one side runs out.
+    ///
+    /// Re-entrant calls (an owner that acks inside `deliver`) are folded into the running loop.
+    public func dispatch() {
+        guard !isDispatching else { return }
+        isDispatching = true
+        defer { isDispatching = false }
+        while !ready.isEmpty, let consumer = nextConsumerWithRoom() {
+            guard let message = ready.popFirst() else { break }
+            if !consumer.noAck {
+                unackedCount += 1
+                consumer.unackedCount += 1
+            }
+            consumer.owner.deliver(message, from: self, to: consumer)
+        }
+    }
+
+    private func nextConsumerWithRoom() -> Consumer? {
+        let count = consumers.count
+        guard count > 0 else { return nil }
+        for offset in 0..<count {
+            let index = (roundRobinCursor + offset) % count
+            let consumer = consumers[index]
+            if consumer.hasPrefetchRoom && consumer.owner.canDeliver(to: consumer) {
+                roundRobinCursor = (index + 1) % count
+                return consumer
+            }
+        }
+        return nil
+    }
+}
+
+/// Identifies a client connection within the broker, for exclusivity checks.
+public struct ConnectionID: Hashable, Sendable {
+    public let rawValue: UInt64
+
+    public init(_ rawValue: UInt64) {
+        self.rawValue = rawValue
+    }
+}

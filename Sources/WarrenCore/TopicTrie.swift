@@ -1,0 +1,65 @@
+/// Topic-exchange bindings as a trie over dot-separated words, where `*` matches exactly one
+/// word and `#` zero or more.
+///
+/// Matching walks the trie once per routing key instead of testing every binding's pattern;
+/// each binding is stored at the node its pattern ends on.
+struct TopicTrie {
+    private final class Node {
+        var children: [Substring: Node] = [:]
+        var destinations: [BindingDestination] = []
+    }
+
+    private var root = Node()
+
+    mutating func insert(pattern: String, destination: BindingDestination) {
+        var node = root
+        for word in pattern.split(separator: ".", omittingEmptySubsequences: false) {
+            if let next = node.children[word] {
+                node = next
+            } else {
+                let next = Node()
+                node.children[word] = next
+                node = next
+            }
+        }
+        if !node.destinations.contains(destination) {
+            node.destinations.append(destination)
+        }
+    }
+
+    /// Rebuilds from scratch; unbinding is rare, so the trie is not pruned in place.
+    init(bindings: some Sequence<Binding>) {
+        for binding in bindings {
+            insert(pattern: binding.routingKey, destination: binding.destination)
+        }
+    }
+
+    init() {}
+
+    /// Calls `found` for every destination whose pattern matches `routingKey` (possibly more
+    /// than once for the same destination; callers de-duplicate).
+    func match(_ routingKey: String, found: (BindingDestination) -> Void) {
+        let words = routingKey.split(separator: ".", omittingEmptySubsequences: false)
+        Self.match(node: root, words: words[...], found: found)
+    }
+
+    private static func match(node: Node, words: ArraySlice<Substring>, found: (BindingDestination) -> Void) {
+        if let hash = node.children["#"] {
+            // `#` may swallow zero words, or any number of them.
+            for skip in 0...words.count {
+                match(node: hash, words: words.dropFirst(skip), found: found)
+            }
+        }
+        guard let word = words.first else {
+            node.destinations.forEach(found)
+            return
+        }
+        let rest = words.dropFirst()
+        if let exact = node.children[word] {
+            match(node: exact, words: rest, found: found)
+        }
+        if word != "*", let star = node.children["*"] {
+            match(node: star, words: rest, found: found)
+        }
+    }
+}

@@ -1,0 +1,271 @@
+import AMQPWire
+
+/// One virtual host: its exchanges, queues and the bindings between them, and the rules for
+/// declaring, deleting, binding and routing, with RabbitMQ's checks and reply texts.
+public final class VirtualHost {
+    public let name: String
+    public private(set) var exchanges: [String: Exchange] = [:]
+    public private(set) var queues: [String: Queue] = [:]
+    private var queueNames = ServerNamedQueueNames()
+
+    /// The exchanges every RabbitMQ virtual host starts with.
+    public static let predeclaredExchanges: [(String, ExchangeKind)] = [
+        ("", .direct), ("amq.direct", .direct), ("amq.fanout", .fanout), ("amq.topic", .topic),
+        ("amq.headers", .headers), ("amq.match", .headers),
+    ]
+
+    public init(name: String) {
+        self.name = name
+        for (exchangeName, kind) in Self.predeclaredExchanges {
+            exchanges[exchangeName] = Exchange(
+                name: exchangeName, vhost: name, kind: kind, durable: true, autoDelete: false, isInternal: false,
+                arguments: [:])
+        }
+    }
+
+    // MARK: Lookup
+
+    public func exchange(named exchangeName: String) throws -> Exchange {
+        guard let exchange = exchanges[exchangeName] else { throw AMQPError.noExchange(exchangeName, vhost: name) }
+        return exchange
+    }
+
+    public func queue(named queueName: String) throws -> Queue {
+        guard let queue = queues[queueName] else { throw AMQPError.noQueue(queueName, vhost: name) }
+        return queue
+    }
+
+    /// A queue the connection may use: exclusive queues belong to their declaring connection.
+    public func queue(named queueName: String, usableBy connection: ConnectionID) throws -> Queue {
+        let queue = try self.queue(named: queueName)
+        try checkExclusiveAccess(queue, by: connection)
+        return queue
+    }
+
+    func checkExclusiveAccess(_ queue: Queue, by connection: ConnectionID) throws {
+        if let owner = queue.exclusiveOwner, owner != connection {
+            throw AMQPError(
+                .resourceLocked,
+                "cannot obtain exclusive access to locked queue '\(queue.name)' in vhost '\(name)'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
+            )
+        }
+    }
+
+    // MARK: Exchanges
+
+    public func declareExchange(
+        name exchangeName: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, isInternal: Bool,
+        arguments: FieldTable
+    ) throws -> Exchange {
+        if passive {
+            return try exchange(named: exchangeName)
+        }
+        if exchangeName.isEmpty {
+            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
+        }
+        if exchangeName.hasPrefix("amq.") {
+            throw AMQPError(.accessRefused, "exchange name '\(exchangeName)' contains reserved prefix 'amq.*'")
+        }
+        guard let kind = ExchangeKind(rawValue: type) else {
+            throw AMQPError(.commandInvalid, "unknown exchange type '\(type)'")
+        }
+        try ArgumentValidation.validateExchangeArguments(arguments, exchange: exchangeName, vhost: name)
+        if let existing = exchanges[exchangeName] {
+            try checkEquivalence(existing, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal, arguments: arguments)
+            return existing
+        }
+        let exchange = Exchange(
+            name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
+            arguments: arguments)
+        exchanges[exchangeName] = exchange
+        return exchange
+    }
+
+    private func checkEquivalence(
+        _ exchange: Exchange, kind: ExchangeKind, durable: Bool, autoDelete: Bool, isInternal: Bool, arguments: FieldTable
+    ) throws {
+        func fail(_ argument: String, _ received: String, _ current: String) -> AMQPError {
+            .inequivalent(argument, kind: "exchange", name: exchange.name, vhost: name, received: received, current: current)
+        }
+        if exchange.kind != kind { throw fail("type", "'\(kind.rawValue)'", "'\(exchange.kind.rawValue)'") }
+        if exchange.durable != durable { throw fail("durable", "'\(durable)'", "'\(exchange.durable)'") }
+        if exchange.autoDelete != autoDelete { throw fail("auto_delete", "'\(autoDelete)'", "'\(exchange.autoDelete)'") }
+        if exchange.isInternal != isInternal { throw fail("internal", "'\(isInternal)'", "'\(exchange.isInternal)'") }
+        try ArgumentValidation.checkEquivalentArguments(
+            current: exchange.arguments, received: arguments, keys: ["alternate-exchange"], kind: "exchange",
+            name: exchange.name, vhost: name)
+    }
+
+    public func deleteExchange(name exchangeName: String, ifUnused: Bool) throws {
+        if exchangeName.isEmpty || exchangeName.hasPrefix("amq.") {
+            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
+        }
+        guard let exchange = exchanges[exchangeName] else {
+            throw AMQPError.noExchange(exchangeName, vhost: name)
+        }
+        if ifUnused && !exchange.bindings.isEmpty {
+            throw AMQPError(.preconditionFailed, "exchange '\(exchangeName)' in vhost '\(name)' in use")
+        }
+        removeExchange(exchange)
+    }
+
+    private func removeExchange(_ exchange: Exchange) {
+        exchanges[exchange.name] = nil
+        let destination = BindingDestination.exchange(exchange)
+        var emptied: [Exchange] = []
+        for source in exchanges.values where source.bindings.contains(where: { $0.destination == destination }) {
+            source.removeBindings(to: destination)
+            emptied.append(source)
+        }
+        emptied.forEach(autoDeleteIfUnused)
+    }
+
+    /// An auto-delete exchange goes away when its last binding as a source is removed.
+    private func autoDeleteIfUnused(_ exchange: Exchange) {
+        if exchange.autoDelete && exchange.bindings.isEmpty && exchanges[exchange.name] === exchange {
+            removeExchange(exchange)
+        }
+    }
+
+    // MARK: Queues
+
+    public func declareQueue(
+        name requestedName: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool,
+        arguments: FieldTable, connection: ConnectionID
+    ) throws -> Queue {
+        if passive {
+            if requestedName.isEmpty { throw AMQPError.noQueue(requestedName, vhost: name) }
+            return try queue(named: requestedName, usableBy: connection)
+        }
+        if requestedName.hasPrefix("amq.") {
+            throw AMQPError(.accessRefused, "queue name '\(requestedName)' contains reserved prefix 'amq.*'")
+        }
+        let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
+        try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
+        if let existing = queues[queueName] {
+            try checkExclusiveAccess(existing, by: connection)
+            if exclusive && existing.exclusiveOwner == nil {
+                try checkExclusiveAccess(existing, by: ConnectionID(UInt64.max))
+            }
+            func fail(_ argument: String, _ received: Bool, _ current: Bool) -> AMQPError {
+                .inequivalent(argument, kind: "queue", name: queueName, vhost: name, received: "'\(received)'", current: "'\(current)'")
+            }
+            if existing.durable != durable { throw fail("durable", durable, existing.durable) }
+            if existing.autoDelete != autoDelete { throw fail("auto_delete", autoDelete, existing.autoDelete) }
+            try ArgumentValidation.checkEquivalentArguments(
+                current: existing.arguments, received: arguments, keys: ArgumentValidation.equivalenceCheckedQueueArguments,
+                kind: "queue", name: queueName, vhost: name)
+            return existing
+        }
+        let queue = Queue(
+            name: queueName, vhost: name, durable: durable, autoDelete: autoDelete,
+            exclusiveOwner: exclusive ? connection : nil, arguments: arguments)
+        queue.onAutoDelete = { [unowned self] queue in
+            _ = self.removeQueue(queue)
+        }
+        queues[queueName] = queue
+        return queue
+    }
+
+    /// Deletes a queue; returns the number of ready messages it held.
+    public func deleteQueue(name queueName: String, ifUnused: Bool, ifEmpty: Bool, connection: ConnectionID) throws -> Int {
+        let queue = try self.queue(named: queueName, usableBy: connection)
+        if ifUnused && queue.consumerCount > 0 {
+            throw AMQPError(.preconditionFailed, "queue '\(queueName)' in vhost '\(name)' in use")
+        }
+        if ifEmpty && queue.messageCount > 0 {
+            throw AMQPError(.preconditionFailed, "queue '\(queueName)' in vhost '\(name)' not empty")
+        }
+        return removeQueue(queue)
+    }
+
+    /// Deletes every exclusive queue the closing connection owned.
+    public func connectionClosed(_ connection: ConnectionID) {
+        for queue in queues.values where queue.exclusiveOwner == connection {
+            _ = removeQueue(queue)
+        }
+    }
+
+    private func removeQueue(_ queue: Queue) -> Int {
+        guard queues[queue.name] === queue else { return 0 }
+        queues[queue.name] = nil
+        let destination = BindingDestination.queue(queue)
+        var emptied: [Exchange] = []
+        for exchange in exchanges.values where exchange.bindings.contains(where: { $0.destination == destination }) {
+            exchange.removeBindings(to: destination)
+            emptied.append(exchange)
+        }
+        let count = queue.markDeleted()
+        emptied.forEach(autoDeleteIfUnused)
+        return count
+    }
+
+    // MARK: Bindings
+
+    public func bind(
+        destination: BindingDestination, source sourceName: String, routingKey: String, arguments: FieldTable
+    ) throws {
+        if sourceName.isEmpty {
+            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
+        }
+        let source = try exchange(named: sourceName)
+        if source.kind == .headers, HeadersMatch.mode(of: arguments) == nil {
+            throw AMQPError(
+                .preconditionFailed,
+                "Invalid x-match field value \(arguments["x-match"].map(Self.describe) ?? ""); expected all, any, all-with-x, or any-with-x")
+        }
+        source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments))
+    }
+
+    public func unbind(
+        destination: BindingDestination, source sourceName: String, routingKey: String, arguments: FieldTable
+    ) throws {
+        if sourceName.isEmpty {
+            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
+        }
+        guard let source = exchanges[sourceName] else {
+            throw AMQPError.noExchange(sourceName, vhost: name)
+        }
+        if source.removeBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)) {
+            autoDeleteIfUnused(source)
+        }
+    }
+
+    private static func describe(_ value: FieldValue) -> String {
+        value.stringValue.map { "'\($0)'" } ?? "\(value)"
+    }
+
+    // MARK: Routing
+
+    /// The queues a message published to `exchange` with `routingKey` reaches, each at most once,
+    /// following exchange-to-exchange bindings (cycles included) and alternate exchanges.
+    public func route(exchange: Exchange, routingKey: String, headers: () -> FieldTable?) -> [Queue] {
+        if exchange.isDefault {
+            return queues[routingKey].map { [$0] } ?? []
+        }
+        var result: [Queue] = []
+        var pending: [Exchange] = [exchange]
+        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(exchange)]
+        var index = 0
+        while index < pending.count {
+            let current = pending[index]
+            index += 1
+            var matchedAny = false
+            current.route(routingKey: routingKey, headers: headers) { destination in
+                matchedAny = true
+                switch destination {
+                case .queue(let queue):
+                    if !result.contains(where: { $0 === queue }) { result.append(queue) }
+                case .exchange(let next):
+                    if seen.insert(ObjectIdentifier(next)).inserted { pending.append(next) }
+                }
+            }
+            if !matchedAny, let alternateName = current.alternateExchange, let alternate = exchanges[alternateName],
+                seen.insert(ObjectIdentifier(alternate)).inserted
+            {
+                pending.append(alternate)
+            }
+        }
+        return result
+    }
+}

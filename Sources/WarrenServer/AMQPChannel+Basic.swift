@@ -1,0 +1,196 @@
+import AMQPWire
+import NIOCore
+import WarrenCore
+
+/// The `basic` class: qos, consume, cancel, publish, get, ack, reject, nack, recover.
+extension AMQPChannel {
+    func basicQos(_ m: Spec.Basic.Qos) throws {
+        guard m.prefetchSize == 0 else {
+            throw AMQPError(.notImplemented, "prefetch_size!=0 (\(m.prefetchSize))")
+        }
+        if m.global {
+            channelPrefetch = m.prefetchCount
+        } else {
+            consumerPrefetch = m.prefetchCount
+        }
+        send(.basicQosOk(.init()))
+        dispatchConsumedQueues()
+    }
+
+    func basicConsume(_ m: Spec.Basic.Consume) throws {
+        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let tag = m.consumerTag.isEmpty ? "amq.ctag-" + RandomToken.make() : m.consumerTag
+        guard consumers[tag] == nil else {
+            throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
+        }
+        if queue.consumers.contains(where: \.exclusive) || (m.exclusive && queue.consumerCount > 0) {
+            throw AMQPError(.accessRefused, "queue '\(queue.name)' in vhost '\(vhost.name)' in exclusive use")
+        }
+        let consumer = Consumer(
+            tag: tag, noAck: m.noAck, exclusive: m.exclusive, arguments: m.arguments, owner: self,
+            prefetchLimit: consumerPrefetch)
+        consumers[tag] = (consumer, queue)
+        if !m.noWait { send(.basicConsumeOk(.init(consumerTag: tag))) }
+        queue.addConsumer(consumer)
+    }
+
+    func basicCancel(_ m: Spec.Basic.Cancel) {
+        if let (consumer, queue) = consumers.removeValue(forKey: m.consumerTag) {
+            queue.removeConsumer(consumer)
+        }
+        if !m.noWait { send(.basicCancelOk(.init(consumerTag: m.consumerTag))) }
+    }
+
+    /// A publish whose header and body have all arrived: route it, enqueue it (or hold it
+    /// for `tx.commit`), return it if mandatory and unroutable, and confirm it.
+    func publish(_ m: Spec.Basic.Publish, header: ContentHeader, body: ByteBuffer) throws {
+        let exchange = try vhost.exchange(named: m.exchange)
+        if exchange.isInternal {
+            throw AMQPError(.accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
+        }
+        let message = Message(exchange: m.exchange, routingKey: m.routingKey, header: header, body: body)
+        if mode == .confirm { publishSequence += 1 }
+        if mode == .transactional {
+            transaction.publishes.append((exchange, m.mandatory, message))
+            return
+        }
+        route(message, via: exchange, mandatory: m.mandatory)
+        if mode == .confirm { confirm(publishSequence) }
+    }
+
+    /// Routes and enqueues; sends `basic.return` for a mandatory message no queue took.
+    func route(_ message: Message, via exchange: Exchange, mandatory: Bool) {
+        let queues = vhost.route(exchange: exchange, routingKey: message.routingKey) {
+            try? message.header.properties().headers
+        }
+        if queues.isEmpty {
+            if mandatory {
+                connection.sendContent(
+                    channel: number,
+                    .basicReturn(
+                        Spec.Basic.Return(
+                            replyCode: ReplyCode.noRoute.rawValue, replyText: "NO_ROUTE", exchange: message.exchange,
+                            routingKey: message.routingKey)),
+                    message)
+            }
+            return
+        }
+        for queue in queues {
+            queue.enqueue(message)
+        }
+    }
+
+    func basicGet(_ m: Spec.Basic.Get) throws {
+        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        guard let message = queue.get(noAck: m.noAck) else {
+            send(.basicGetEmpty(.init()))
+            return
+        }
+        lastDeliveryTag += 1
+        if !m.noAck {
+            unacked.append(Unacked(deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: nil))
+        }
+        connection.sendContent(
+            channel: number,
+            .basicGetOk(
+                Spec.Basic.GetOk(
+                    deliveryTag: lastDeliveryTag, redelivered: message.redelivered, exchange: message.message.exchange,
+                    routingKey: message.message.routingKey, messageCount: UInt32(clamping: queue.messageCount))),
+            message.message)
+    }
+
+    func basicAck(_ m: Spec.Basic.Ack) throws {
+        let settled = try takeUnacked(m.deliveryTag, multiple: m.multiple)
+        if mode == .transactional {
+            transaction.settlements.append((settled, .acknowledge))
+            return
+        }
+        settle(settled, .acknowledge)
+    }
+
+    func basicReject(_ m: Spec.Basic.Reject) throws {
+        let settled = try takeUnacked(m.deliveryTag, multiple: false)
+        let outcome: Settlement = m.requeue ? .requeue : .discard
+        if mode == .transactional {
+            transaction.settlements.append((settled, outcome))
+            return
+        }
+        settle(settled, outcome)
+    }
+
+    func basicNack(_ m: Spec.Basic.Nack) throws {
+        let settled = try takeUnacked(m.deliveryTag, multiple: m.multiple)
+        let outcome: Settlement = m.requeue ? .requeue : .discard
+        if mode == .transactional {
+            transaction.settlements.append((settled, outcome))
+            return
+        }
+        settle(settled, outcome)
+    }
+
+    func basicRecover(requeue: Bool, sendOk: Bool) throws {
+        guard requeue else { throw AMQPError(.notImplemented, "requeue=false") }
+        let all = unacked
+        unacked.removeAll()
+        requeueAll(all)
+        if sendOk { send(.basicRecoverOk(.init())) }
+    }
+
+    enum Settlement {
+        case acknowledge, requeue, discard
+    }
+
+    /// Removes the deliveries an ack/nack/reject names from the unacknowledged set.
+    ///
+    /// As in RabbitMQ, the tag itself must be outstanding even with `multiple`, except that
+    /// tag 0 with `multiple` means "everything outstanding".
+    func takeUnacked(_ tag: UInt64, multiple: Bool) throws -> [Unacked] {
+        if multiple && tag == 0 {
+            let all = Array(unacked)
+            unacked.removeAll()
+            return all
+        }
+        guard let index = indexOfUnacked(tag) else {
+            throw AMQPError(.preconditionFailed, "unknown delivery tag \(tag)")
+        }
+        if multiple {
+            let taken = Array(unacked[...index])
+            unacked.removeFirst(index + 1)
+            return taken
+        }
+        return [unacked.remove(at: index)]
+    }
+
+    /// Binary search: delivery tags are appended in increasing order.
+    private func indexOfUnacked(_ tag: UInt64) -> Int? {
+        var low = 0
+        var high = unacked.count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            let candidate = unacked[mid].deliveryTag
+            if candidate == tag { return mid }
+            if candidate < tag { low = mid + 1 } else { high = mid - 1 }
+        }
+        return nil
+    }
+
+    func settle(_ deliveries: [Unacked], _ outcome: Settlement) {
+        switch outcome {
+        case .requeue:
+            requeueAll(deliveries)
+        case .acknowledge, .discard:
+            for delivery in deliveries {
+                delivery.consumer?.unackedCount -= 1
+                delivery.queue.acknowledge(1)
+            }
+        }
+        dispatchConsumedQueues()
+    }
+
+    /// Prefetch room may have opened: let this channel's queues hand out more.
+    func dispatchConsumedQueues() {
+        for (_, queue) in consumers.values {
+            queue.dispatch()
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import AMQPWire
+import Logging
+import NIOCore
+import WarrenCore
+
+/// One client connection: the handshake, its channels, and the outbound buffer that every
+/// frame for this client is encoded into until the next flush.
+///
+/// Lives on the broker's event loop like everything it touches; frames arrive from the NIO
+/// handler, bytes leave through the ``ConnectionTransport``.
+final class AMQPConnection {
+    let id: ConnectionID
+    unowned let broker: Broker
+    weak var transport: (any ConnectionTransport)?
+    let remoteDescription: String
+    var handshake: ConnectionHandshake
+    private(set) var channels: [UInt16: AMQPChannel] = [:]
+    /// Channels we closed with an error whose `close-ok` we await.
+    private var vhostStorage: VirtualHost?
+    private var outbound: ByteBuffer
+    private(set) var needsFlush = false
+    private var isTornDown = false
+    let logger: Logger
+
+    init(id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool) {
+        self.id = id
+        self.broker = broker
+        self.transport = transport
+        self.remoteDescription = remoteDescription
+        self.handshake = ConnectionHandshake(
+            settings: broker.settings, isLoopbackPeer: isLoopbackPeer, knownVirtualHosts: Set(broker.vhosts.keys))
+        self.outbound = ByteBufferAllocator().buffer(capacity: 4096)
+        var logger = broker.logger
+        logger[metadataKey: "connection"] = "\(remoteDescription)"
+        self.logger = logger
+    }
+
+    /// The connection's virtual host; only read once the connection is open.
+    var vhost: VirtualHost {
+        guard let vhostStorage else { preconditionFailure("channel used before connection.open") }
+        return vhostStorage
+    }
+
+    var isWritable: Bool { transport?.isWritable ?? false }
+
+    func clientHasCapability(_ name: String) -> Bool {
+        handshake.clientHasCapability(name)
+    }
+
+    // MARK: Inbound
+
+    func receivedProtocolHeader(_ bytes: [UInt8]) {
+        perform(handshake.receivedProtocolHeader(bytes))
+    }
+
+    func receivedFrame(_ frame: Frame) {
+        switch frame {
+        case .heartbeat:
+            return
+        case .method(0, let method):
+            perform(handshake.receivedMethod(method))
+        case .method(let number, let method):
+            guard handshake.isOpen else {
+                if handshake.state == .closing { return }
+                return hardError(.channelError, "channel \(number) used before connection.open", method: method)
+            }
+            channelMethod(number, method)
+        case .header(let number, let header):
+            guard handshake.isOpen else { return }
+            guard let channel = openChannel(number, method: nil) else { return }
+            if channel.isClosing { return }
+            withChannelErrors(channel, method: .basicPublish(.init())) {
+                if case .complete(let publish, let header, let body) = try channel.assembler.header(header) {
+                    try channel.publish(publish, header: header, body: body)
+                }
+            }
+        case .body(let number, let body):
+            guard handshake.isOpen else { return }
+            guard let channel = openChannel(number, method: nil) else { return }
+            if channel.isClosing { return }
+            withChannelErrors(channel, method: .basicPublish(.init())) {
+                if case .complete(let publish, let header, let body) = try channel.assembler.body(body) {
+                    try channel.publish(publish, header: header, body: body)
+                }
+            }
+        }
+    }
+
+    private func channelMethod(_ number: UInt16, _ method: AMQPMethod) {
+        switch method {
+        case .channelOpen:
+            guard channels[number] == nil else {
+                return hardError(.channelError, "second 'channel.open' seen", method: method)
+            }
+            guard number <= handshake.tuning.channelMax else {
+                return hardError(
+                    .notAllowed,
+                    "number of channels opened (\(channels.count + 1)) has reached the negotiated channel_max (\(handshake.tuning.channelMax))",
+                    method: method)
+            }
+            channels[number] = AMQPChannel(number: number, connection: self, maxBodySize: broker.settings.maxMessageSize)
+            send(.channelOpenOk(.init()), channel: number)
+        case .channelClose:
+            if let channel = channels.removeValue(forKey: number) {
+                channel.release()
+            }
+            send(.channelCloseOk(.init()), channel: number)
+        case .channelCloseOk:
+            if let channel = channels[number], channel.isClosing {
+                channels[number] = nil
+            }
+        default:
+            guard let channel = openChannel(number, method: method) else { return }
+            if channel.isClosing { return }
+            withChannelErrors(channel, method: method) {
+                try channel.assembler.checkMethodAllowed()
+                try channel.handle(method)
+            }
+        }
+    }
+
+    private func openChannel(_ number: UInt16, method: AMQPMethod?) -> AMQPChannel? {
+        if let channel = channels[number] { return channel }
+        hardError(.channelError, "expected 'channel.open'", method: method)
+        return nil
+    }
+
+    /// Runs a channel operation, turning its failure into the channel or connection close
+    /// RabbitMQ would send.
+    private func withChannelErrors(_ channel: AMQPChannel, method: AMQPMethod, _ body: () throws -> Void) {
+        do {
+            try body()
+        } catch let error as AMQPError {
+            fail(channel, code: error.code, explanation: error.explanation, method: method)
+        } catch let error as ContentAssembler.FrameOrderError {
+            fail(channel, code: error.code, explanation: error.explanation, method: method)
+        } catch {
+            fail(channel, code: .internalError, explanation: "\(error)", method: method)
+        }
+    }
+
+    private func fail(_ channel: AMQPChannel, code: ReplyCode, explanation: String, method: AMQPMethod) {
+        if code.isHardError {
+            hardError(code, explanation, method: method)
+            return
+        }
+        logger.info("closing channel \(channel.number): \(code.rawValue) \(code.name) - \(explanation)")
+        channel.release()
+        channel.isClosing = true
+        send(
+            .channelClose(
+                Spec.Channel.Close(
+                    replyCode: code.rawValue, replyText: "\(code.name) - \(explanation)", classID: method.classID,
+                    methodID: method.methodID)),
+            channel: number(of: channel))
+    }
+
+    private func number(of channel: AMQPChannel) -> UInt16 { channel.number }
+
+    /// Closes the whole connection with a hard error.
+    func hardError(_ code: ReplyCode, _ explanation: String, method: AMQPMethod?) {
+        logger.info("closing connection: \(code.rawValue) \(code.name) - \(explanation)")
+        releaseChannels()
+        perform(handshake.close(code, explanation, method: method))
+    }
+
+    /// A frame that could not be decoded: RabbitMQ closes the connection with a frame or syntax error.
+    func receivedMalformedFrame(_ error: AMQPWireError) {
+        switch error {
+        case .unknownMethod(let classID, let methodID):
+            hardError(.commandInvalid, "unknown method \(classID).\(methodID)", method: nil)
+        case .truncated, .unknownFieldType, .invalidUTF8, .trailingBytes, .invalidPropertyFlags, .shortStringTooLong:
+            hardError(.syntaxError, "malformed frame: \(error)", method: nil)
+        case .badFrameEnd, .unknownFrameType, .frameTooLarge:
+            hardError(.frameError, "\(error)", method: nil)
+        }
+        flush()
+        // The stream cannot be re-synchronised after a framing error: stop reading.
+        transport?.writeAndClose(ByteBuffer())
+    }
+
+    /// Closes the connection on broker shutdown, as RabbitMQ does.
+    func forceClose(reason: String) {
+        releaseChannels()
+        perform(handshake.close(code: .connectionForced, replyText: "CONNECTION_FORCED - \(reason)"))
+        flush()
+    }
+
+    // MARK: Outbound
+
+    func send(_ method: AMQPMethod, channel: UInt16) {
+        do {
+            try outbound.writeMethodFrame(channel: channel, method)
+        } catch {
+            logger.error("could not encode \(method.name): \(error)")
+        }
+        markNeedsFlush()
+    }
+
+    /// Writes a content-bearing method with the message's header and body frames.
+    func sendContent(channel: UInt16, _ method: AMQPMethod, _ message: Message) {
+        send(method, channel: channel)
+        outbound.writeHeaderFrame(channel: channel, message.header)
+        outbound.writeBodyFrames(channel: channel, message.body, maxFrameSize: handshake.tuning.frameMax)
+    }
+
+    func sendDelivery(channel: UInt16, _ method: AMQPMethod, _ message: Message) {
+        sendContent(channel: channel, method, message)
+    }
+
+    func markNeedsFlush() {
+        if !needsFlush {
+            needsFlush = true
+            broker.needsFlush(self)
+        }
+    }
+
+    /// Adds pending confirms, then hands the buffered frames to the socket in one write.
+    func flush() {
+        needsFlush = false
+        for channel in channels.values where channel.mode == .confirm {
+            channel.flushConfirms()
+        }
+        needsFlush = false
+        guard outbound.readableBytes > 0, let transport else { return }
+        let bytes = outbound
+        outbound = ByteBufferAllocator().buffer(capacity: max(4096, min(bytes.readableBytes, 1 << 20)))
+        if handshake.state == .closed {
+            transport.writeAndClose(bytes)
+        } else {
+            transport.write(bytes)
+        }
+    }
+
+    private func perform(_ action: ConnectionHandshake.Action) {
+        switch action {
+        case .none:
+            break
+        case .send(let method):
+            send(method, channel: 0)
+        case .sendAndClose(let method):
+            send(method, channel: 0)
+            flush()
+            transport?.writeAndClose(ByteBuffer())
+        case .rejectProtocolHeader:
+            var header = ByteBuffer()
+            header.writeBytes(ProtocolHeader.amqp0091)
+            transport?.writeAndClose(header)
+        case .closeSocket:
+            flush()
+            transport?.close()
+        case .startHeartbeats(let tuning):
+            transport?.setMaxFrameSize(tuning.frameMax)
+            transport?.startHeartbeats(seconds: tuning.heartbeat)
+        case .opened(_, let vhostName, _):
+            vhostStorage = broker.vhosts[vhostName]
+            send(.connectionOpenOk(.init()), channel: 0)
+        }
+    }
+
+    private func releaseChannels() {
+        let all = channels.values
+        channels.removeAll()
+        for channel in all {
+            channel.release()
+        }
+    }
+
+    /// The socket is gone: release channels (requeueing unacked messages) and delete the
+    /// connection's exclusive queues.
+    func tearDown() {
+        guard !isTornDown else { return }
+        isTornDown = true
+        releaseChannels()
+        vhostStorage?.connectionClosed(id)
+        broker.connectionClosed(self)
+    }
+
+    /// The socket became writable again: consumers that were skipped may receive.
+    func becameWritable() {
+        for channel in channels.values {
+            channel.dispatchConsumedQueues()
+        }
+    }
+}

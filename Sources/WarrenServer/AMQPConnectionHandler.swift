@@ -1,0 +1,152 @@
+import AMQPWire
+import NIOCore
+import WarrenCore
+
+/// The thin NIO layer of a client connection: feeds decoded frames to ``AMQPConnection``,
+/// writes what it buffers, runs the heartbeat and handshake timers, and reports the socket's
+/// writability so slow readers stop receiving deliveries instead of growing memory.
+final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
+    typealias InboundIn = InboundUnit
+    typealias OutboundOut = ByteBuffer
+
+    private let broker: Broker
+    private let frameLimit: MaxFrameSizeBox
+    private var context: ChannelHandlerContext?
+    private var connection: AMQPConnection?
+    private var heartbeatTask: RepeatedTask?
+    private var handshakeTimeout: Scheduled<Void>?
+    private var readSinceLastTick = true
+    private var wroteSinceLastTick = true
+    private var missedTicks = 0
+
+    init(broker: Broker, frameLimit: MaxFrameSizeBox) {
+        self.broker = broker
+        self.frameLimit = frameLimit
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let remote = context.remoteAddress
+        connection = broker.makeConnection(
+            transport: self, remoteDescription: remote?.description ?? "unknown",
+            isLoopbackPeer: Self.isLoopback(remote))
+        let timeout = broker.settings.handshakeTimeout
+        handshakeTimeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [weak self] in
+            guard let self, let connection = self.connection, !connection.handshake.isOpen else { return }
+            connection.logger.info("closing connection: handshake not completed within \(timeout) s")
+            self.close()
+        }
+        context.fireChannelActive()
+    }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readSinceLastTick = true
+        guard let connection else { return }
+        switch unwrapInboundIn(data) {
+        case .protocolHeader(let bytes):
+            connection.receivedProtocolHeader(bytes)
+        case .frame(let frame):
+            connection.receivedFrame(frame)
+            if connection.handshake.isOpen, let handshakeTimeout {
+                handshakeTimeout.cancel()
+                self.handshakeTimeout = nil
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        broker.flushPending()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let wireError = error as? AMQPWireError, let connection {
+            connection.receivedMalformedFrame(wireError)
+            broker.flushPending()
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            connection?.becameWritable()
+            broker.flushPending()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        heartbeatTask?.cancel()
+        handshakeTimeout?.cancel()
+        connection?.tearDown()
+        connection = nil
+        broker.flushPending()
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    // MARK: ConnectionTransport
+
+    func write(_ bytes: ByteBuffer) {
+        guard let context else { return }
+        wroteSinceLastTick = true
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func writeAndClose(_ bytes: ByteBuffer) {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func setMaxFrameSize(_ size: UInt32) {
+        frameLimit.value = size
+    }
+
+    /// Sends a heartbeat when we have been silent for half an interval, and closes the
+    /// connection after two intervals without hearing from the peer (RabbitMQ's rule).
+    func startHeartbeats(seconds: UInt16) {
+        guard seconds > 0, let context else { return }
+        let tick = TimeAmount.milliseconds(Int64(seconds) * 500)
+        heartbeatTask = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in
+            self?.heartbeatTick()
+        }
+    }
+
+    private func heartbeatTick() {
+        guard let context else { return }
+        if readSinceLastTick {
+            missedTicks = 0
+        } else {
+            missedTicks += 1
+        }
+        readSinceLastTick = false
+        if missedTicks >= 4 {
+            connection?.logger.info("closing connection: missed heartbeats from client, timeout: 2 intervals")
+            context.close(promise: nil)
+            return
+        }
+        if !wroteSinceLastTick {
+            var frame = context.channel.allocator.buffer(capacity: 8)
+            frame.writeHeartbeatFrame()
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        }
+        wroteSinceLastTick = false
+    }
+}

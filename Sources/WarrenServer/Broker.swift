@@ -1,0 +1,61 @@
+import Logging
+import WarrenCore
+
+/// The running broker: virtual hosts, live connections, and the set of connections with
+/// frames waiting to be flushed.
+///
+/// Everything here is confined to one event loop. Work that one connection's read causes on
+/// other connections (deliveries to consumers) is encoded into their buffers immediately and
+/// flushed once at the end of the read cycle, so a burst of publishes costs one write per
+/// consumer connection, not one per message.
+final class Broker {
+    let settings: BrokerSettings
+    let logger: Logger
+    private(set) var vhosts: [String: VirtualHost]
+    private(set) var connections: [ConnectionID: AMQPConnection] = [:]
+    private var pendingFlush: [AMQPConnection] = []
+    private var nextConnectionID: UInt64 = 1
+
+    init(settings: BrokerSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        self.vhosts = ["/": VirtualHost(name: "/")]
+    }
+
+    func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool) -> AMQPConnection {
+        let id = ConnectionID(nextConnectionID)
+        nextConnectionID += 1
+        let connection = AMQPConnection(
+            id: id, broker: self, transport: transport, remoteDescription: remoteDescription,
+            isLoopbackPeer: isLoopbackPeer)
+        connections[id] = connection
+        return connection
+    }
+
+    func connectionClosed(_ connection: AMQPConnection) {
+        connections[connection.id] = nil
+    }
+
+    func needsFlush(_ connection: AMQPConnection) {
+        pendingFlush.append(connection)
+    }
+
+    /// Flushes every connection that has frames waiting (end of a read cycle or a timer).
+    func flushPending() {
+        while !pendingFlush.isEmpty {
+            let batch = pendingFlush
+            pendingFlush.removeAll(keepingCapacity: true)
+            for connection in batch {
+                connection.flush()
+            }
+        }
+    }
+
+    /// Sends every client `connection.close` 320 CONNECTION_FORCED, as RabbitMQ does on shutdown.
+    func closeAllConnections() {
+        for connection in connections.values {
+            connection.forceClose(reason: "broker forced connection closure with reason 'shutdown'")
+        }
+        flushPending()
+    }
+}

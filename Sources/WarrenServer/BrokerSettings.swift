@@ -1,0 +1,19 @@
+/// The settings the AMQP server needs, already validated (see `WarrenConfig`).
+///
+/// Defaults are RabbitMQ's, so a client tuned for RabbitMQ negotiates the same limits here.
+public struct BrokerSettings: Sendable {
+    public var channelMax: UInt16 = 2047
+    public var frameMax: UInt32 = 131_072
+    /// Seconds; 0 disables heartbeats.
+    public var heartbeat: UInt16 = 60
+    public var defaultUser = "guest"
+    public var defaultPassword = "guest"
+    /// Users who may log in only over a loopback address (RabbitMQ's `loopback_users`).
+    public var loopbackUsers: Set<String> = ["guest"]
+    /// Seconds a client has to finish the handshake before its socket is closed.
+    public var handshakeTimeout: Double = 10
+    /// The largest message body accepted (RabbitMQ's `max_message_size`).
+    public var maxMessageSize: UInt64 = 134_217_728
+
+    public init() {}
+}

@@ -1,0 +1,180 @@
+import AMQPWire
+import NIOCore
+
+/// The connection-level protocol before and around the open state: protocol header,
+/// start/start-ok (authentication), tune/tune-ok, open/open-ok, and close in both directions.
+///
+/// A pure state machine: each event returns the action the connection must perform, so every
+/// path (bad header, wrong password, limits the client may not raise) is tested without sockets.
+struct ConnectionHandshake {
+    enum State: Equatable {
+        case awaitingProtocolHeader
+        case awaitingStartOk
+        case awaitingTuneOk(user: String)
+        case awaitingOpen(user: String)
+        case open(user: String, vhost: String)
+        /// We sent connection.close and wait for close-ok; everything else is discarded.
+        case closing
+        case closed
+    }
+
+    enum Action: Equatable {
+        case send(AMQPMethod)
+        /// Send the method, then close the socket once it is written.
+        case sendAndClose(AMQPMethod)
+        /// Write the raw protocol header we support, then close (a bad header).
+        case rejectProtocolHeader
+        case closeSocket
+        /// Handshake done: tuning in force, connection open.
+        case opened(Tuning, vhost: String, user: String)
+        case startHeartbeats(Tuning)
+        case none
+    }
+
+    /// Limits agreed in tune/tune-ok.
+    struct Tuning: Equatable {
+        var channelMax: UInt16
+        var frameMax: UInt32
+        var heartbeat: UInt16
+    }
+
+    private(set) var state: State = .awaitingProtocolHeader
+    private(set) var tuning: Tuning
+    private(set) var clientProperties = FieldTable()
+    let settings: BrokerSettings
+    let isLoopbackPeer: Bool
+    let knownVirtualHosts: Set<String>
+
+    init(settings: BrokerSettings, isLoopbackPeer: Bool, knownVirtualHosts: Set<String>) {
+        self.settings = settings
+        self.isLoopbackPeer = isLoopbackPeer
+        self.knownVirtualHosts = knownVirtualHosts
+        self.tuning = Tuning(channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)
+    }
+
+    /// Whether the client said it understands `connection.close` on authentication failure.
+    var clientCapabilities: FieldTable {
+        if case .table(let capabilities)? = clientProperties["capabilities"] { return capabilities }
+        return [:]
+    }
+
+    func clientHasCapability(_ name: String) -> Bool {
+        clientCapabilities[name] == .bool(true)
+    }
+
+    mutating func receivedProtocolHeader(_ bytes: [UInt8]) -> Action {
+        guard state == .awaitingProtocolHeader else { return .none }
+        guard bytes == ProtocolHeader.amqp0091 else {
+            state = .closed
+            return .rejectProtocolHeader
+        }
+        state = .awaitingStartOk
+        return .send(
+            .connectionStart(
+                Spec.Connection.Start(
+                    versionMajor: 0, versionMinor: 9, serverProperties: ServerProperties.table,
+                    mechanisms: ByteBuffer(string: Credentials.mechanisms), locales: ByteBuffer(string: "en_US"))))
+    }
+
+    mutating func receivedMethod(_ method: AMQPMethod) -> Action {
+        switch (state, method) {
+        case (.closing, .connectionCloseOk), (.closing, .connectionClose):
+            state = .closed
+            if case .connectionClose = method { return .sendAndClose(.connectionCloseOk(.init())) }
+            return .closeSocket
+        case (.closing, _):
+            return .none
+        case (.awaitingStartOk, .connectionStartOk(let startOk)):
+            return receivedStartOk(startOk)
+        case (.awaitingTuneOk(let user), .connectionTuneOk(let tuneOk)):
+            return receivedTuneOk(tuneOk, user: user)
+        case (.awaitingOpen(let user), .connectionOpen(let open)):
+            guard knownVirtualHosts.contains(open.virtualHost) else {
+                return close(.notAllowed, "vhost \(open.virtualHost) not found", method: method)
+            }
+            state = .open(user: user, vhost: open.virtualHost)
+            return .opened(tuning, vhost: open.virtualHost, user: user)
+        case (.open, .connectionClose), (.awaitingOpen, .connectionClose), (.awaitingTuneOk, .connectionClose):
+            state = .closed
+            return .sendAndClose(.connectionCloseOk(.init()))
+        default:
+            return close(.commandInvalid, "unexpected method \(method.name) in connection state", method: method)
+        }
+    }
+
+    private mutating func receivedStartOk(_ startOk: Spec.Connection.StartOk) -> Action {
+        clientProperties = startOk.clientProperties
+        let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response)
+        let method = AMQPMethod.connectionStartOk(startOk)
+        guard Credentials.mechanisms.split(separator: " ").contains(Substring(startOk.mechanism)) else {
+            return refuseLogin("unsupported authentication mechanism '\(startOk.mechanism)'", method: method)
+        }
+        guard let credentials, credentials.username == settings.defaultUser,
+            credentials.password == settings.defaultPassword,
+            isLoopbackPeer || !settings.loopbackUsers.contains(credentials.username)
+        else {
+            return refuseLogin(
+                "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile.",
+                method: method)
+        }
+        state = .awaitingTuneOk(user: credentials.username)
+        return .send(
+            .connectionTune(
+                Spec.Connection.Tune(
+                    channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)))
+    }
+
+    /// RabbitMQ closes with 403 when the client advertises `authentication_failure_close`,
+    /// and otherwise just drops the socket (older clients expect that).
+    private mutating func refuseLogin(_ explanation: String, method: AMQPMethod) -> Action {
+        if clientHasCapability("authentication_failure_close") {
+            return close(.accessRefused, explanation, method: method)
+        }
+        state = .closed
+        return .closeSocket
+    }
+
+    private mutating func receivedTuneOk(_ tuneOk: Spec.Connection.TuneOk, user: String) -> Action {
+        let method = AMQPMethod.connectionTuneOk(tuneOk)
+        if tuneOk.frameMax != 0 && tuneOk.frameMax < 4096 {
+            return close(.notAllowed, "frame_max=\(tuneOk.frameMax) < 4096 min size", method: method)
+        }
+        if tuneOk.frameMax > settings.frameMax || (tuneOk.frameMax == 0 && settings.frameMax != 0) {
+            if tuneOk.frameMax != 0 {
+                return close(.notAllowed, "frame_max=\(tuneOk.frameMax) > \(settings.frameMax) max size", method: method)
+            }
+        }
+        if tuneOk.channelMax > settings.channelMax {
+            return close(.notAllowed, "channel_max=\(tuneOk.channelMax) > \(settings.channelMax) max size", method: method)
+        }
+        tuning = Tuning(
+            channelMax: tuneOk.channelMax == 0 ? settings.channelMax : tuneOk.channelMax,
+            frameMax: tuneOk.frameMax == 0 ? settings.frameMax : tuneOk.frameMax,
+            heartbeat: tuneOk.heartbeat)
+        state = .awaitingOpen(user: user)
+        return .startHeartbeats(tuning)
+    }
+
+    /// Starts a server-initiated close for a hard error.
+    mutating func close(_ code: ReplyCode, _ explanation: String, method: AMQPMethod?) -> Action {
+        if state == .closing || state == .closed { return .none }
+        state = .closing
+        return .send(
+            .connectionClose(
+                Spec.Connection.Close(
+                    replyCode: code.rawValue, replyText: "\(code.name) - \(explanation)",
+                    classID: method?.classID ?? 0, methodID: method?.methodID ?? 0)))
+    }
+
+    /// A server-initiated close whose reply text is sent as is (CONNECTION_FORCED on shutdown).
+    mutating func close(code: ReplyCode, replyText: String) -> Action {
+        if state == .closing || state == .closed { return .none }
+        state = .closing
+        return .send(.connectionClose(Spec.Connection.Close(replyCode: code.rawValue, replyText: replyText)))
+    }
+
+    var isOpen: Bool {
+        if case .open = state { return true }
+        return false
+    }
+}

@@ -1,0 +1,17 @@
+import NIOCore
+
+/// What an ``AMQPConnection`` needs from its socket; the NIO handler provides it, tests fake it.
+protocol ConnectionTransport: AnyObject {
+    /// Writes and flushes the bytes.
+    func write(_ bytes: ByteBuffer)
+    /// Writes the bytes, then closes the socket once they are out.
+    func writeAndClose(_ bytes: ByteBuffer)
+    /// Closes the socket now.
+    func close()
+    /// False while the socket's send buffer is above its high-water mark (a slow reader).
+    var isWritable: Bool { get }
+    /// Starts sending heartbeats and watching for the peer's, every `seconds` (0 = never).
+    func startHeartbeats(seconds: UInt16)
+    /// Raises the frame decoder's limit to the negotiated `frame_max`.
+    func setMaxFrameSize(_ size: UInt32)
+}

@@ -1,0 +1,43 @@
+import Dispatch
+import Foundation
+
+/// Turns SIGTERM and SIGINT into an awaitable event, so shutdown runs as ordinary async code.
+final class SignalWaiter: @unchecked Sendable {
+    // Guarded by `lock`; the dispatch sources live as long as the waiter.
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+    private var continuation: CheckedContinuation<String, Never>?
+    private var received: String?
+
+    init() {
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.deliver(name) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func deliver(_ name: String) {
+        lock.lock()
+        let waiting = continuation
+        continuation = nil
+        if waiting == nil { received = name }
+        lock.unlock()
+        waiting?.resume(returning: name)
+    }
+
+    func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if let received {
+                lock.unlock()
+                continuation.resume(returning: received)
+                return
+            }
+            self.continuation = continuation
+            lock.unlock()
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WarrenConfig
+import WarrenServer
+
+/// `warren-server`: reads the configuration, starts the broker, and runs until SIGTERM/SIGINT.
+@main
+struct WarrenServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warren-server",
+        abstract: "An AMQP 0-9-1 message broker compatible with RabbitMQ clients.")
+
+    @Option(name: .long, help: "A rabbitmq.conf-style configuration file (see etc/warren.conf).")
+    var config: String?
+
+    @Option(name: .long, help: "The AMQP port (overrides listeners.tcp.default).")
+    var port: Int?
+
+    @Option(name: .long, help: "The address to listen on (overrides listeners.tcp.default).")
+    var bind: String?
+
+    @Option(name: .customLong("data-dir"), help: "Where the broker keeps its data.")
+    var dataDir: String?
+
+    func run() async throws {
+        let configuration: WarrenConfiguration
+        do {
+            configuration = try loadConfiguration()
+        } catch {
+            FileHandle.standardError.write(Data("warren-server: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "warren")
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+
+        var settings = BrokerSettings()
+        settings.channelMax = configuration.channelMax
+        settings.frameMax = configuration.frameMax
+        settings.heartbeat = configuration.heartbeat
+        settings.defaultUser = configuration.defaultUser
+        settings.defaultPassword = configuration.defaultPassword
+        settings.loopbackUsers = configuration.loopbackUsers
+        settings.handshakeTimeout = Double(configuration.handshakeTimeoutMilliseconds) / 1000
+        settings.maxMessageSize = configuration.maxMessageSize
+
+        let signals = SignalWaiter()
+        let server = try await WarrenServer.start(
+            host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger)
+        let ready = "warren-server ready on \(configuration.bindAddress):\(configuration.port) (data in \(configuration.dataDirectory))\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
+        let signal = await signals.wait()
+        logger.info("received \(signal), closing client connections")
+        try await server.shutdown()
+    }
+
+    private func loadConfiguration() throws -> WarrenConfiguration {
+        var configuration = WarrenConfiguration()
+        if let config {
+            guard let contents = try? String(contentsOfFile: config, encoding: .utf8) else {
+                throw ConfigurationError(line: nil, message: "cannot read configuration file '\(config)'")
+            }
+            do {
+                try configuration.apply(ConfigurationFile(contents: contents))
+            } catch {
+                throw ConfigurationError(line: nil, message: "\(config): \(error)")
+            }
+        }
+        if let port {
+            guard (0...65535).contains(port) else {
+                throw ConfigurationError(line: nil, message: "--port must be from 0 to 65535")
+            }
+            configuration.port = port
+        }
+        if let bind { configuration.bindAddress = bind }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        return configuration
+    }
+}
