@@ -1,0 +1,76 @@
+# Warren: the two documented commands are `make run` and `make test`; the rest are parts of them.
+SHELL := /bin/bash
+SPEC_XML := /usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml
+GENERATED := Sources/AMQPWire/Generated/AMQPMethod.swift Tests/AMQPWireTests/Generated/AllMethodsSamples.swift
+VENV := .venv
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := rabbitmq-server amqp-specs python3-venv
+RELEASE_SERVER := .build/release/warren-server
+RELEASE_PERF := .build/release/warren-perf
+
+.PHONY: run build release test deps venv generate check-generated lint format unit conformance examples bench clean
+
+## Build a release broker and run it on the defaults: port 5672, data in ./data, guest/guest from loopback.
+run: release
+	$(RELEASE_SERVER) --data-dir ./data
+
+build:
+	swift build
+
+release:
+	swift build -c release --product warren-server
+	swift build -c release --product warren-perf
+
+## Everything CI runs: dependencies, generated-code check, lint, unit tests, conformance, examples.
+test: deps check-generated lint unit conformance examples
+
+## Debian packages (RabbitMQ for differential tests, the AMQP spec XML) and the Python virtualenv.
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+	@$(MAKE) --no-print-directory venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: Conformance/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r Conformance/requirements.txt
+	touch $@
+
+## Regenerate the method codec from the spec XML.
+generate:
+	python3 Tools/generate_methods.py $(SPEC_XML) $(GENERATED)
+
+## Fail if the committed generated code differs from what the generator makes now.
+check-generated:
+	@tmp=$$(mktemp -d); \
+	python3 Tools/generate_methods.py $(SPEC_XML) $$tmp/AMQPMethod.swift $$tmp/AllMethodsSamples.swift; \
+	diff -u Sources/AMQPWire/Generated/AMQPMethod.swift $$tmp/AMQPMethod.swift && \
+	diff -u Tests/AMQPWireTests/Generated/AllMethodsSamples.swift $$tmp/AllMethodsSamples.swift || \
+	{ echo "generated code is stale: run 'make generate' and commit the result"; rm -rf $$tmp; exit 1; }; \
+	rm -rf $$tmp; echo "generated code is up to date"
+
+lint:
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+
+format:
+	swift format format --in-place --recursive --parallel Package.swift Sources Tests
+
+unit:
+	swift test
+
+conformance: release venv
+	$(PY) -m pytest -q Conformance
+
+examples: release venv
+	$(PY) examples/run_examples.py --brokers warren,rabbitmq
+
+## Side-by-side throughput and latency against RabbitMQ; see BENCHMARKS.md.
+bench: release venv
+	$(PY) Tools/bench.py --perf $(RELEASE_PERF)
+
+clean:
+	rm -rf .build $(VENV)
