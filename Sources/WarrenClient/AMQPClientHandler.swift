@@ -129,7 +129,9 @@ public final class AMQPClientHandler: ChannelInboundHandler {
                 channel: 0, context: context)
         case .connectionTune(let tune):
             frameMax = tune.frameMax == 0 ? options.frameMax : min(tune.frameMax, options.frameMax)
-            send(.connectionTuneOk(.init(channelMax: tune.channelMax, frameMax: frameMax, heartbeat: 0)), channel: 0, context: context)
+            send(
+                .connectionTuneOk(.init(channelMax: tune.channelMax, frameMax: frameMax, heartbeat: 0)), channel: 0,
+                context: context)
             send(.connectionOpen(.init(virtualHost: options.virtualHost)), channel: 0, context: context)
         case .connectionOpenOk:
             state = .openingChannel

@@ -14,7 +14,8 @@ public enum AMQPClient {
             .connect(host: host, port: port).get()
         let ready = channel.eventLoop.makePromise(of: Void.self)
         try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: options.frameMax)))
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(FrameDecoder(maxFrameSize: options.frameMax)))
             try channel.pipeline.syncOperations.addHandler(
                 AMQPClientHandler(options: options, setup: setup, role: role(), ready: ready))
         }.get()

@@ -47,7 +47,9 @@ public struct WarrenConfiguration: Sendable, Equatable {
             defaultUser = entry.value
         case "default_pass": defaultPassword = entry.value
         case "loopback_users":
-            guard entry.value == "none" else { throw fail("only 'none' is accepted here; use loopback_users.<user> = true") }
+            guard entry.value == "none" else {
+                throw fail("only 'none' is accepted here; use loopback_users.<user> = true")
+            }
             loopbackUsers = []
         case "handshake_timeout": handshakeTimeoutMilliseconds = try integer(Int.self, min: 1)
         case "max_message_size": maxMessageSize = try integer(UInt64.self, min: 1)

@@ -29,7 +29,8 @@ enum ArgumentValidation {
     }
 
     static func validateExchangeArguments(_ arguments: FieldTable, exchange: String, vhost: String) throws {
-        try validate(arguments, with: [("alternate-exchange", longString)], kind: "exchange", name: exchange, vhost: vhost)
+        try validate(
+            arguments, with: [("alternate-exchange", longString)], kind: "exchange", name: exchange, vhost: vhost)
     }
 
     private static func validate(
@@ -37,7 +38,8 @@ enum ArgumentValidation {
     ) throws {
         for (key, validator) in validators {
             guard let value = arguments[key], let problem = validator(value) else { continue }
-            throw AMQPError(.preconditionFailed, "invalid arg '\(key)' for \(kind) '\(name)' in vhost '\(vhost)': \(problem)")
+            throw AMQPError(
+                .preconditionFailed, "invalid arg '\(key)' for \(kind) '\(name)' in vhost '\(vhost)': \(problem)")
         }
     }
 
@@ -56,10 +58,12 @@ enum ArgumentValidation {
                 if let a = old.integerValue, let b = new.integerValue, a == b { continue }
                 if old == new { continue }
                 throw AMQPError.inequivalent(
-                    key, kind: kind, name: name, vhost: vhost, received: "'\(render(new))'", current: "'\(render(old))'")
+                    key, kind: kind, name: name, vhost: vhost, received: "'\(render(new))'", current: "'\(render(old))'"
+                )
             default:
                 throw AMQPError.inequivalent(
-                    key, kind: kind, name: name, vhost: vhost, received: describeTyped(new), current: describeTyped(old))
+                    key, kind: kind, name: name, vhost: vhost, received: describeTyped(new), current: describeTyped(old)
+                )
             }
         }
     }

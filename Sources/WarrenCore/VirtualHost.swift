@@ -71,25 +71,32 @@ public final class VirtualHost {
         }
         try ArgumentValidation.validateExchangeArguments(arguments, exchange: exchangeName, vhost: name)
         if let existing = exchanges[exchangeName] {
-            try checkEquivalence(existing, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal, arguments: arguments)
+            try checkEquivalence(
+                existing, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
+                arguments: arguments)
             return existing
         }
         let exchange = Exchange(
-            name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
+            name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
+            isInternal: isInternal,
             arguments: arguments)
         exchanges[exchangeName] = exchange
         return exchange
     }
 
     private func checkEquivalence(
-        _ exchange: Exchange, kind: ExchangeKind, durable: Bool, autoDelete: Bool, isInternal: Bool, arguments: FieldTable
+        _ exchange: Exchange, kind: ExchangeKind, durable: Bool, autoDelete: Bool, isInternal: Bool,
+        arguments: FieldTable
     ) throws {
         func fail(_ argument: String, _ received: String, _ current: String) -> AMQPError {
-            .inequivalent(argument, kind: "exchange", name: exchange.name, vhost: name, received: received, current: current)
+            .inequivalent(
+                argument, kind: "exchange", name: exchange.name, vhost: name, received: received, current: current)
         }
         if exchange.kind != kind { throw fail("type", "'\(kind.rawValue)'", "'\(exchange.kind.rawValue)'") }
         if exchange.durable != durable { throw fail("durable", "'\(durable)'", "'\(exchange.durable)'") }
-        if exchange.autoDelete != autoDelete { throw fail("auto_delete", "'\(autoDelete)'", "'\(exchange.autoDelete)'") }
+        if exchange.autoDelete != autoDelete {
+            throw fail("auto_delete", "'\(autoDelete)'", "'\(exchange.autoDelete)'")
+        }
         if exchange.isInternal != isInternal { throw fail("internal", "'\(isInternal)'", "'\(exchange.isInternal)'") }
         try ArgumentValidation.checkEquivalentArguments(
             current: exchange.arguments, received: arguments, keys: ["alternate-exchange"], kind: "exchange",
@@ -148,12 +155,15 @@ public final class VirtualHost {
                 try checkExclusiveAccess(existing, by: ConnectionID(UInt64.max))
             }
             func fail(_ argument: String, _ received: Bool, _ current: Bool) -> AMQPError {
-                .inequivalent(argument, kind: "queue", name: queueName, vhost: name, received: "'\(received)'", current: "'\(current)'")
+                .inequivalent(
+                    argument, kind: "queue", name: queueName, vhost: name, received: "'\(received)'",
+                    current: "'\(current)'")
             }
             if existing.durable != durable { throw fail("durable", durable, existing.durable) }
             if existing.autoDelete != autoDelete { throw fail("auto_delete", autoDelete, existing.autoDelete) }
             try ArgumentValidation.checkEquivalentArguments(
-                current: existing.arguments, received: arguments, keys: ArgumentValidation.equivalenceCheckedQueueArguments,
+                current: existing.arguments, received: arguments,
+                keys: ArgumentValidation.equivalenceCheckedQueueArguments,
                 kind: "queue", name: queueName, vhost: name)
             return existing
         }
@@ -168,7 +178,9 @@ public final class VirtualHost {
     }
 
     /// Deletes a queue; returns the number of ready messages it held.
-    public func deleteQueue(name queueName: String, ifUnused: Bool, ifEmpty: Bool, connection: ConnectionID) throws -> Int {
+    public func deleteQueue(name queueName: String, ifUnused: Bool, ifEmpty: Bool, connection: ConnectionID) throws
+        -> Int
+    {
         let queue = try self.queue(named: queueName, usableBy: connection)
         if ifUnused && queue.consumerCount > 0 {
             throw AMQPError(.preconditionFailed, "queue '\(queueName)' in vhost '\(name)' in use")
@@ -212,7 +224,8 @@ public final class VirtualHost {
         if source.kind == .headers, HeadersMatch.mode(of: arguments) == nil {
             throw AMQPError(
                 .preconditionFailed,
-                "Invalid x-match field value \(arguments["x-match"].map(Self.describe) ?? ""); expected all, any, all-with-x, or any-with-x")
+                "Invalid x-match field value \(arguments["x-match"].map(Self.describe) ?? ""); expected all, any, all-with-x, or any-with-x"
+            )
         }
         source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments))
     }

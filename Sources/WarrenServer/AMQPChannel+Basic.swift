@@ -46,7 +46,8 @@ extension AMQPChannel {
     func publish(_ m: Spec.Basic.Publish, header: ContentHeader, body: ByteBuffer) throws {
         let exchange = try vhost.exchange(named: m.exchange)
         if exchange.isInternal {
-            throw AMQPError(.accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
+            throw AMQPError(
+                .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
         }
         let message = Message(exchange: m.exchange, routingKey: m.routingKey, header: header, body: body)
         if mode == .confirm { publishSequence += 1 }

@@ -34,7 +34,8 @@ extension AMQPChannel {
 
     func queueUnbind(_ m: Spec.Queue.Unbind) throws {
         let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
-        try vhost.unbind(destination: .queue(queue), source: m.exchange, routingKey: m.routingKey, arguments: m.arguments)
+        try vhost.unbind(
+            destination: .queue(queue), source: m.exchange, routingKey: m.routingKey, arguments: m.arguments)
         send(.queueUnbindOk(.init()))
     }
 
@@ -48,7 +49,8 @@ extension AMQPChannel {
         let name = try resolveQueueName(m.queue)
         let count: Int
         do {
-            count = try vhost.deleteQueue(name: name, ifUnused: m.ifUnused, ifEmpty: m.ifEmpty, connection: connection.id)
+            count = try vhost.deleteQueue(
+                name: name, ifUnused: m.ifUnused, ifEmpty: m.ifEmpty, connection: connection.id)
         } catch let error as AMQPError where error.code == .notFound {
             // RabbitMQ answers delete-ok with 0 for a queue that does not exist.
             count = 0

@@ -22,7 +22,10 @@ final class AMQPConnection {
     private var isTornDown = false
     let logger: Logger
 
-    init(id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool) {
+    init(
+        id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String,
+        isLoopbackPeer: Bool
+    ) {
         self.id = id
         self.broker = broker
         self.transport = transport
@@ -98,7 +101,8 @@ final class AMQPConnection {
                     "number of channels opened (\(channels.count + 1)) has reached the negotiated channel_max (\(handshake.tuning.channelMax))",
                     method: method)
             }
-            channels[number] = AMQPChannel(number: number, connection: self, maxBodySize: broker.settings.maxMessageSize)
+            channels[number] = AMQPChannel(
+                number: number, connection: self, maxBodySize: broker.settings.maxMessageSize)
             send(.channelOpenOk(.init()), channel: number)
         case .channelClose:
             if let channel = channels.removeValue(forKey: number) {

@@ -22,7 +22,9 @@ final class Broker {
         self.vhosts = ["/": VirtualHost(name: "/")]
     }
 
-    func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool) -> AMQPConnection {
+    func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)
+        -> AMQPConnection
+    {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let connection = AMQPConnection(

@@ -49,7 +49,8 @@ struct ConnectionHandshake {
         self.settings = settings
         self.isLoopbackPeer = isLoopbackPeer
         self.knownVirtualHosts = knownVirtualHosts
-        self.tuning = Tuning(channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)
+        self.tuning = Tuning(
+            channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)
     }
 
     /// Whether the client said it understands `connection.close` on authentication failure.
@@ -141,11 +142,13 @@ struct ConnectionHandshake {
         }
         if tuneOk.frameMax > settings.frameMax || (tuneOk.frameMax == 0 && settings.frameMax != 0) {
             if tuneOk.frameMax != 0 {
-                return close(.notAllowed, "frame_max=\(tuneOk.frameMax) > \(settings.frameMax) max size", method: method)
+                return close(
+                    .notAllowed, "frame_max=\(tuneOk.frameMax) > \(settings.frameMax) max size", method: method)
             }
         }
         if tuneOk.channelMax > settings.channelMax {
-            return close(.notAllowed, "channel_max=\(tuneOk.channelMax) > \(settings.channelMax) max size", method: method)
+            return close(
+                .notAllowed, "channel_max=\(tuneOk.channelMax) > \(settings.channelMax) max size", method: method)
         }
         tuning = Tuning(
             channelMax: tuneOk.channelMax == 0 ? settings.channelMax : tuneOk.channelMax,

@@ -58,7 +58,8 @@ struct ContentAssembler {
         guard header.classID == 60 else {
             state = .idle
             throw FrameOrderError(
-                code: .unexpectedFrame, explanation: "expected content header for class 60, got one for class \(header.classID) instead")
+                code: .unexpectedFrame,
+                explanation: "expected content header for class 60, got one for class \(header.classID) instead")
         }
         guard header.bodySize <= maxBodySize else {
             state = .idle

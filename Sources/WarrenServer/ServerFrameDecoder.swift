@@ -35,7 +35,9 @@ struct ServerFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
         // A peer that hung up mid-frame: whatever is left is dropped.
         if sawHeader { return .needMoreData }
         guard buffer.readableBytes >= 8 else { return .needMoreData }

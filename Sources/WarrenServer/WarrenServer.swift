@@ -16,7 +16,9 @@ public final class WarrenServer: Sendable {
     private let serverChannel: any Channel
 
     /// Binds the listener; returns once the broker accepts connections.
-    public static func start(host: String, port: Int, settings: BrokerSettings, logger: Logger) async throws -> WarrenServer {
+    public static func start(host: String, port: Int, settings: BrokerSettings, logger: Logger) async throws
+        -> WarrenServer
+    {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let broker = try await loop.submit {
@@ -31,14 +33,16 @@ public final class WarrenServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let limit = MaxFrameSizeBox()
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ServerFrameDecoder(limit: limit)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(ServerFrameDecoder(limit: limit)))
                     try channel.pipeline.syncOperations.addHandler(
                         AMQPConnectionHandler(broker: broker.value, frameLimit: limit))
                 }
             }
         do {
             let serverChannel = try await bootstrap.bind(host: host, port: port).get()
-            return WarrenServer(settings: settings, group: group, loop: loop, broker: broker, serverChannel: serverChannel)
+            return WarrenServer(
+                settings: settings, group: group, loop: loop, broker: broker, serverChannel: serverChannel)
         } catch {
             try? await group.shutdownGracefully()
             throw error

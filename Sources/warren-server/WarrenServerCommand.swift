@@ -33,7 +33,9 @@ struct WarrenServerCommand: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel) ?? .info
+            handler.logLevel =
+                Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel)
+                ?? .info
             return handler
         }
         let logger = Logger(label: "warren")
@@ -52,7 +54,8 @@ struct WarrenServerCommand: AsyncParsableCommand {
         let signals = SignalWaiter()
         let server = try await WarrenServer.start(
             host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger)
-        let ready = "warren-server ready on \(configuration.bindAddress):\(configuration.port) (data in \(configuration.dataDirectory))\n"
+        let ready =
+            "warren-server ready on \(configuration.bindAddress):\(configuration.port) (data in \(configuration.dataDirectory))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         let signal = await signals.wait()
         logger.info("received \(signal), closing client connections")
