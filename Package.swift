@@ -101,7 +101,7 @@ let package = Package(
             dependencies: [
                 "WarrenServer", "WarrenCore", "AMQPWire",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),

@@ -60,7 +60,7 @@ extension BasicProperties {
     @usableFromInline static let messageIDFlag: UInt16 = 1 << 7
     @usableFromInline static let timestampFlag: UInt16 = 1 << 6
     @usableFromInline static let typeFlag: UInt16 = 1 << 5
-    @usableFromInline static let userIDFlag: UInt16 = 1 << 4
+    public static let userIDFlag: UInt16 = 1 << 4
     @usableFromInline static let appIDFlag: UInt16 = 1 << 3
     @usableFromInline static let clusterIDFlag: UInt16 = 1 << 2
     static let continuationFlag: UInt16 = 1

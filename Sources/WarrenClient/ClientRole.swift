@@ -47,9 +47,15 @@ public final class ClientWriter {
         buffer.writeBodyFrames(channel: channel, body, maxFrameSize: frameMax)
     }
 
+    /// Writes handed to the socket but not yet accepted by the kernel.
+    public private(set) var outstandingWrites = 0
+
     public func flush() {
         guard buffer.readableBytes > 0 else { return }
-        context.writeAndFlush(NIOAny(buffer), promise: nil)
+        outstandingWrites += 1
+        context.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { [self] _ in
+            self.outstandingWrites -= 1
+        }
         buffer = context.channel.allocator.buffer(capacity: 64 * 1024)
     }
 

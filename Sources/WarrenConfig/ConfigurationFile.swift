@@ -13,10 +13,12 @@ public struct ConfigurationFile: Sendable {
 
     public init(contents: String) throws(ConfigurationError) {
         var lineNumber = 0
-        for rawLine in contents.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            // As in rabbitmq.conf, `#` starts a comment anywhere on the line.
+            let uncommented = rawLine.firstIndex(of: "#").map { rawLine[..<$0] } ?? rawLine
+            let line = uncommented.trimmingWhitespace()
+            if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(line: lineNumber, message: "expected 'key = value', got '\(line)'")
             }

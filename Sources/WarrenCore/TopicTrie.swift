@@ -13,7 +13,7 @@ struct TopicTrie {
 
     mutating func insert(pattern: String, destination: BindingDestination) {
         var node = root
-        for word in pattern.split(separator: ".", omittingEmptySubsequences: false) {
+        for word in Self.words(pattern) {
             if let next = node.children[word] {
                 node = next
             } else {
@@ -39,8 +39,13 @@ struct TopicTrie {
     /// Calls `found` for every destination whose pattern matches `routingKey` (possibly more
     /// than once for the same destination; callers de-duplicate).
     func match(_ routingKey: String, found: (BindingDestination) -> Void) {
-        let words = routingKey.split(separator: ".", omittingEmptySubsequences: false)
+        let words = Self.words(routingKey)
         Self.match(node: root, words: words[...], found: found)
+    }
+
+    /// RabbitMQ splits on dots, but an empty key is zero words, not one empty word.
+    private static func words(_ key: String) -> [Substring] {
+        key.isEmpty ? [] : key.split(separator: ".", omittingEmptySubsequences: false)
     }
 
     private static func match(node: Node, words: ArraySlice<Substring>, found: (BindingDestination) -> Void) {

@@ -44,11 +44,15 @@ public final class VirtualHost {
 
     func checkExclusiveAccess(_ queue: Queue, by connection: ConnectionID) throws {
         if let owner = queue.exclusiveOwner, owner != connection {
-            throw AMQPError(
-                .resourceLocked,
-                "cannot obtain exclusive access to locked queue '\(queue.name)' in vhost '\(name)'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
-            )
+            throw lockedQueue(queue)
         }
+    }
+
+    private func lockedQueue(_ queue: Queue) -> AMQPError {
+        AMQPError(
+            .resourceLocked,
+            "cannot obtain exclusive access to locked queue '\(queue.name)' in vhost '\(name)'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
+        )
     }
 
     // MARK: Exchanges
@@ -60,14 +64,12 @@ public final class VirtualHost {
         if passive {
             return try exchange(named: exchangeName)
         }
-        if exchangeName.isEmpty {
-            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
-        }
-        if exchangeName.hasPrefix("amq.") {
-            throw AMQPError(.accessRefused, "exchange name '\(exchangeName)' contains reserved prefix 'amq.*'")
-        }
+        // RabbitMQ's order: the type, the default exchange, then (only when creating) the name.
         guard let kind = ExchangeKind(rawValue: type) else {
             throw AMQPError(.commandInvalid, "unknown exchange type '\(type)'")
+        }
+        if exchangeName.isEmpty {
+            throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
         }
         try ArgumentValidation.validateExchangeArguments(arguments, exchange: exchangeName, vhost: name)
         if let existing = exchanges[exchangeName] {
@@ -75,6 +77,9 @@ public final class VirtualHost {
                 existing, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
                 arguments: arguments)
             return existing
+        }
+        if exchangeName.hasPrefix("amq.") {
+            throw AMQPError(.accessRefused, "exchange name '\(exchangeName)' contains reserved prefix 'amq.*'")
         }
         let exchange = Exchange(
             name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
@@ -104,8 +109,12 @@ public final class VirtualHost {
     }
 
     public func deleteExchange(name exchangeName: String, ifUnused: Bool) throws {
-        if exchangeName.isEmpty || exchangeName.hasPrefix("amq.") {
+        if exchangeName.isEmpty {
             throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
+        }
+        if exchangeName.hasPrefix("amq.") {
+            throw AMQPError(
+                .accessRefused, "deletion of system exchange '\(exchangeName)' in vhost '\(name)' not allowed")
         }
         guard let exchange = exchanges[exchangeName] else {
             throw AMQPError.noExchange(exchangeName, vhost: name)
@@ -150,9 +159,9 @@ public final class VirtualHost {
         let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
         try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
         if let existing = queues[queueName] {
-            try checkExclusiveAccess(existing, by: connection)
-            if exclusive && existing.exclusiveOwner == nil {
-                try checkExclusiveAccess(existing, by: ConnectionID(UInt64.max))
+            // A redeclare must match exclusivity exactly (RabbitMQ's strict check).
+            if existing.exclusiveOwner != (exclusive ? connection : nil) {
+                throw lockedQueue(existing)
             }
             func fail(_ argument: String, _ received: Bool, _ current: Bool) -> AMQPError {
                 .inequivalent(

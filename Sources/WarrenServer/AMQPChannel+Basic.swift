@@ -44,11 +44,15 @@ extension AMQPChannel {
     /// A publish whose header and body have all arrived: route it, enqueue it (or hold it
     /// for `tx.commit`), return it if mandatory and unroutable, and confirm it.
     func publish(_ m: Spec.Basic.Publish, header: ContentHeader, body: ByteBuffer) throws {
+        if m.immediate {
+            throw AMQPError(.notImplemented, "immediate=true")
+        }
         let exchange = try vhost.exchange(named: m.exchange)
         if exchange.isInternal {
             throw AMQPError(
                 .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
         }
+        try checkUserID(header)
         let message = Message(exchange: m.exchange, routingKey: m.routingKey, header: header, body: body)
         if mode == .confirm { publishSequence += 1 }
         if mode == .transactional {
@@ -57,6 +61,18 @@ extension AMQPChannel {
         }
         route(message, via: exchange, mandatory: m.mandatory)
         if mode == .confirm { confirm(publishSequence) }
+    }
+
+    /// RabbitMQ's validated `user-id`: if set, it must name the authenticated user.
+    private func checkUserID(_ header: ContentHeader) throws {
+        guard header.propertyFlags & BasicProperties.userIDFlag != 0,
+            let claimed = try? header.properties().userID
+        else { return }
+        let user = connection.user
+        guard claimed == user else {
+            throw AMQPError(
+                .preconditionFailed, "user_id property set to '\(claimed)' but authenticated user was '\(user)'")
+        }
     }
 
     /// Routes and enqueues; sends `basic.return` for a mandatory message no queue took.

@@ -107,8 +107,10 @@ final class AMQPChannel {
             queue.removeConsumer(consumer)
         }
         consumers.removeAll()
+        // Settlements waiting for tx.commit never happened: those deliveries go back too.
+        let uncommitted = transaction.settlements.flatMap(\.deliveries)
         transaction = PendingTransaction()
-        requeueAll(unacked)
+        requeueAll(Array(unacked) + uncommitted)
         unacked.removeAll()
     }
 

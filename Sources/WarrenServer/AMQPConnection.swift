@@ -46,6 +46,14 @@ final class AMQPConnection {
 
     var isWritable: Bool { transport?.isWritable ?? false }
 
+    /// The authenticated user ("" before login).
+    var user: String {
+        switch handshake.state {
+        case .awaitingTuneOk(let user), .awaitingOpen(let user), .open(let user, _): user
+        default: ""
+        }
+    }
+
     func clientHasCapability(_ name: String) -> Bool {
         handshake.clientHasCapability(name)
     }
@@ -106,6 +114,7 @@ final class AMQPConnection {
             send(.channelOpenOk(.init()), channel: number)
         case .channelClose:
             if let channel = channels.removeValue(forKey: number) {
+                if channel.mode == .confirm { channel.flushConfirms() }
                 channel.release()
             }
             send(.channelCloseOk(.init()), channel: number)

@@ -13,7 +13,8 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     private let frameLimit: MaxFrameSizeBox
     private var context: ChannelHandlerContext?
     private var connection: AMQPConnection?
-    private var heartbeatTask: RepeatedTask?
+    private var heartbeatTask: Scheduled<Void>?
+    private var heartbeatInterval = TimeAmount.zero
     private var handshakeTimeout: Scheduled<Void>?
     private var readSinceLastTick = true
     private var wroteSinceLastTick = true
@@ -34,7 +35,8 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
             transport: self, remoteDescription: remote?.description ?? "unknown",
             isLoopbackPeer: Self.isLoopback(remote))
         let timeout = broker.settings.handshakeTimeout
-        handshakeTimeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [weak self] in
+        handshakeTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            [weak self] in
             guard let self, let connection = self.connection, !connection.handshake.isOpen else { return }
             connection.logger.info("closing connection: handshake not completed within \(timeout) s")
             self.close()
@@ -104,7 +106,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     func writeAndClose(_ bytes: ByteBuffer) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
@@ -123,8 +125,12 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     /// connection after two intervals without hearing from the peer (RabbitMQ's rule).
     func startHeartbeats(seconds: UInt16) {
         guard seconds > 0, let context else { return }
-        let tick = TimeAmount.milliseconds(Int64(seconds) * 500)
-        heartbeatTask = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in
+        heartbeatInterval = .milliseconds(Int64(seconds) * 500)
+        scheduleHeartbeatTick(context: context)
+    }
+
+    private func scheduleHeartbeatTick(context: ChannelHandlerContext) {
+        heartbeatTask = context.eventLoop.assumeIsolated().scheduleTask(in: heartbeatInterval) { [weak self] in
             self?.heartbeatTick()
         }
     }
@@ -148,5 +154,6 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
             context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         }
         wroteSinceLastTick = false
+        scheduleHeartbeatTick(context: context)
     }
 }

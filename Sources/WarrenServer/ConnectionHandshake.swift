@@ -108,7 +108,7 @@ struct ConnectionHandshake {
         let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response)
         let method = AMQPMethod.connectionStartOk(startOk)
         guard Credentials.mechanisms.split(separator: " ").contains(Substring(startOk.mechanism)) else {
-            return refuseLogin("unsupported authentication mechanism '\(startOk.mechanism)'", method: method)
+            return close(.commandInvalid, "unknown authentication mechanism '\(startOk.mechanism)'", method: method)
         }
         guard let credentials, credentials.username == settings.defaultUser,
             credentials.password == settings.defaultPassword,

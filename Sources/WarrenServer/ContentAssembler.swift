@@ -10,7 +10,8 @@ struct ContentAssembler {
     enum State {
         case idle
         case awaitingHeader(Spec.Basic.Publish)
-        case awaitingBody(Spec.Basic.Publish, ContentHeader, ByteBuffer?)
+        /// Body bytes so far are in `gathered` (multi-frame bodies only); `received` counts them.
+        case awaitingBody(Spec.Basic.Publish, ContentHeader, received: UInt64)
     }
 
     /// A violation of frame order, with RabbitMQ's reply code and wording.
@@ -26,6 +27,8 @@ struct ContentAssembler {
     }
 
     private(set) var state: State = .idle
+    /// Kept outside `state` so appending fragments mutates one uniquely held buffer in place.
+    private var gathered: ByteBuffer?
     let maxBodySize: UInt64
 
     init(maxBodySize: UInt64) {
@@ -39,10 +42,16 @@ struct ContentAssembler {
 
     /// Checks that a method frame may arrive now (not in the middle of a content).
     func checkMethodAllowed() throws(FrameOrderError) {
-        guard isIdle else {
+        switch state {
+        case .idle:
+            return
+        case .awaitingHeader:
             throw FrameOrderError(
                 code: .unexpectedFrame,
                 explanation: "expected content header for class 60, got non content header frame instead")
+        case .awaitingBody:
+            throw FrameOrderError(
+                code: .unexpectedFrame, explanation: "expected content body, got non content body frame instead")
         }
     }
 
@@ -71,41 +80,41 @@ struct ContentAssembler {
             state = .idle
             return .complete(publish, header, ByteBuffer())
         }
-        state = .awaitingBody(publish, header, nil)
+        state = .awaitingBody(publish, header, received: 0)
         return .incomplete
     }
 
     mutating func body(_ fragment: ByteBuffer) throws(FrameOrderError) -> Outcome {
-        guard case .awaitingBody(let publish, let header, let gathered) = state else {
+        guard case .awaitingBody(let publish, let header, let received) = state else {
             throw FrameOrderError(
                 code: .unexpectedFrame, explanation: "expected method frame, got non method frame instead")
         }
-        let soFar = gathered?.readableBytes ?? 0
-        let total = UInt64(soFar + fragment.readableBytes)
+        let total = received + UInt64(fragment.readableBytes)
         guard total <= header.bodySize else {
             state = .idle
+            gathered = nil
             throw FrameOrderError(
                 code: .frameError,
                 explanation: "body size exceeds the \(header.bodySize) bytes announced in the content header")
         }
-        let body: ByteBuffer
-        if var gathered {
-            state = .idle  // drop the reference so the write below does not copy on write
-            gathered.writeImmutableBuffer(fragment)
-            body = gathered
-        } else if total < header.bodySize {
-            var first = ByteBuffer()
-            first.reserveCapacity(Int(min(header.bodySize, 1 << 20)))
-            first.writeImmutableBuffer(fragment)
-            body = first
-        } else {
-            body = fragment
+        if total == header.bodySize && received == 0 {
+            // The whole body in one frame: keep the read buffer's slice.
+            state = .idle
+            return .complete(publish, header, fragment)
         }
+        if gathered == nil {
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(Int(min(header.bodySize, 1 << 20)))
+            gathered = buffer
+        }
+        gathered?.writeImmutableBuffer(fragment)
         if total == header.bodySize {
             state = .idle
+            let body = gathered ?? ByteBuffer()
+            gathered = nil
             return .complete(publish, header, body)
         }
-        state = .awaitingBody(publish, header, body)
+        state = .awaitingBody(publish, header, received: total)
         return .incomplete
     }
 }

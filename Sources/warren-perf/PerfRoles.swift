@@ -41,12 +41,22 @@ final class ProducerRole: ClientRole, @unchecked Sendable {
         self.body = ByteBuffer(repeating: 0x2A, count: max(settings.size, 8))
     }
 
+    private var writer: ClientWriter?
+
+    /// Done sending; with a message limit, also every write has reached the socket, so the
+    /// connection can be closed without losing the tail of the run.
     var finished: Bool {
-        if let limit = settings.limit, sent >= limit { return true }
+        if let limit = settings.limit, sent >= limit { return (writer?.outstandingWrites ?? 0) == 0 }
+        return NIODeadline.now() >= settings.deadline
+    }
+
+    private var sendingDone: Bool {
+        if let limit = settings.limit { return sent >= limit }
         return NIODeadline.now() >= settings.deadline
     }
 
     func started(_ writer: ClientWriter) {
+        self.writer = writer
         rateStart = .now()
         pump(writer)
     }
@@ -85,7 +95,7 @@ final class ProducerRole: ClientRole, @unchecked Sendable {
 
     /// Writes a batch, then re-arms itself on the event loop while there is room.
     private func pump(_ writer: ClientWriter) {
-        guard !finished else { return }
+        guard !sendingDone else { return }
         var budget = 256
         if settings.rate > 0 {
             let elapsed = Double((NIODeadline.now() - rateStart).nanoseconds) / 1e9
@@ -108,7 +118,7 @@ final class ProducerRole: ClientRole, @unchecked Sendable {
             sent += 1
         }
         writer.flush()
-        guard !scheduled, !finished else { return }
+        guard !scheduled, !sendingDone else { return }
         let waitingForConfirms = settings.confirmWindow > 0 && sent - confirmed >= settings.confirmWindow
         if !writer.isWritable || waitingForConfirms { return }
         scheduled = true

@@ -1,0 +1,186 @@
+import Testing
+
+@testable import WarrenConfig
+
+@Suite("Warren configuration")
+struct WarrenConfigurationTests {
+    func configuration(_ contents: String) throws -> WarrenConfiguration {
+        var configuration = WarrenConfiguration()
+        try configuration.apply(try ConfigurationFile(contents: contents))
+        return configuration
+    }
+
+    func applyError(_ contents: String) -> ConfigurationError? {
+        do {
+            _ = try configuration(contents)
+            return nil
+        } catch let error as ConfigurationError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    @Test("defaults are RabbitMQ's")
+    func defaults() {
+        let configuration = WarrenConfiguration()
+        #expect(configuration.bindAddress == "0.0.0.0")
+        #expect(configuration.port == 5672)
+        #expect(configuration.channelMax == 2047)
+        #expect(configuration.frameMax == 131_072)
+        #expect(configuration.heartbeat == 60)
+        #expect(configuration.defaultUser == "guest")
+        #expect(configuration.defaultPassword == "guest")
+        #expect(configuration.loopbackUsers == ["guest"])
+        #expect(configuration.handshakeTimeoutMilliseconds == 10_000)
+        #expect(configuration.maxMessageSize == 134_217_728)
+        #expect(configuration.logLevel == "info")
+    }
+
+    @Test("an empty file changes nothing")
+    func emptyFile() throws {
+        #expect(try configuration("# nothing here\n") == WarrenConfiguration())
+    }
+
+    @Test("listeners.tcp.default takes a port")
+    func listenerPort() throws {
+        let configuration = try configuration("listeners.tcp.default = 5673")
+        #expect(configuration.port == 5673)
+        #expect(configuration.bindAddress == "0.0.0.0")
+    }
+
+    @Test("listeners.tcp.default takes address:port")
+    func listenerAddress() throws {
+        let configuration = try configuration("listeners.tcp.default = 127.0.0.1:5673")
+        #expect(configuration.bindAddress == "127.0.0.1")
+        #expect(configuration.port == 5673)
+    }
+
+    @Test("listeners.tcp.default takes IPv6 addresses, bracketed or not")
+    func listenerIPv6() throws {
+        let bracketed = try configuration("listeners.tcp.default = [::1]:5674")
+        #expect(bracketed.bindAddress == "::1")
+        #expect(bracketed.port == 5674)
+        let bare = try configuration("listeners.tcp.default = ::1:5675")
+        #expect(bare.bindAddress == "::1")
+        #expect(bare.port == 5675)
+    }
+
+    @Test(
+        "bad listener values are errors on their line",
+        arguments: ["0", "65536", "port", "127.0.0.1:", "127.0.0.1:x", ":5672", ""])
+    func badListener(value: String) {
+        let error = applyError("heartbeat = 10\nlisteners.tcp.default = \(value)")
+        #expect(error?.line == 2)
+        #expect(error?.message.hasPrefix("listeners.tcp.default: ") == true)
+    }
+
+    @Test("numeric limits")
+    func limits() throws {
+        let configuration = try configuration(
+            """
+            channel_max = 128
+            frame_max = 8192
+            heartbeat = 0
+            handshake_timeout = 5000
+            max_message_size = 1048576
+            """)
+        #expect(configuration.channelMax == 128)
+        #expect(configuration.frameMax == 8192)
+        #expect(configuration.heartbeat == 0)
+        #expect(configuration.handshakeTimeoutMilliseconds == 5000)
+        #expect(configuration.maxMessageSize == 1_048_576)
+    }
+
+    @Test("numeric values out of range are errors that say the range")
+    func badNumbers() {
+        #expect(
+            applyError("channel_max = 0")
+                == ConfigurationError(line: 1, message: "channel_max: expected an integer from 1 to 65535, got '0'"))
+        #expect(
+            applyError("channel_max = 65536")
+                == ConfigurationError(line: 1, message: "channel_max: expected an integer from 1 to 65535, got '65536'")
+        )
+        #expect(
+            applyError("frame_max = 4095")
+                == ConfigurationError(
+                    line: 1, message: "frame_max: expected an integer from 4096 to 4294967295, got '4095'"))
+        #expect(
+            applyError("heartbeat = -1")
+                == ConfigurationError(line: 1, message: "heartbeat: expected an integer from 0 to 65535, got '-1'"))
+        #expect(applyError("heartbeat = 1.5")?.line == 1)
+        #expect(applyError("handshake_timeout = 0")?.message.hasPrefix("handshake_timeout: ") == true)
+        #expect(applyError("max_message_size = 0")?.message.hasPrefix("max_message_size: ") == true)
+        #expect(applyError("max_message_size = big")?.line == 1)
+    }
+
+    @Test("default user and password")
+    func credentials() throws {
+        let configuration = try configuration("default_user = admin\ndefault_pass = s3cret")
+        #expect(configuration.defaultUser == "admin")
+        #expect(configuration.defaultPassword == "s3cret")
+        #expect(
+            applyError("default_user =") == ConfigurationError(line: 1, message: "default_user: must not be empty"))
+    }
+
+    @Test("loopback_users = none lets every user connect remotely")
+    func loopbackNone() throws {
+        #expect(try configuration("loopback_users = none").loopbackUsers.isEmpty)
+        #expect(applyError("loopback_users = guest")?.line == 1)
+    }
+
+    @Test("loopback_users.<user> adds and removes users")
+    func loopbackPerUser() throws {
+        let configuration = try configuration(
+            """
+            loopback_users.alice = true
+            loopback_users.guest = false
+            """)
+        #expect(configuration.loopbackUsers == ["alice"])
+        let error = applyError("loopback_users.bob = yes")
+        #expect(error == ConfigurationError(line: 1, message: "loopback_users.bob: expected true or false"))
+    }
+
+    @Test("log level")
+    func logLevel() throws {
+        for level in ["debug", "info", "warning", "error", "critical", "none"] {
+            #expect(try configuration("log.console.level = \(level)").logLevel == level)
+        }
+        #expect(applyError("log.console.level = verbose")?.message.hasPrefix("log.console.level: ") == true)
+    }
+
+    @Test("data directory")
+    func dataDirectory() throws {
+        #expect(try configuration("data_dir = /var/lib/warren").dataDirectory == "/var/lib/warren")
+        #expect(applyError("data_dir = ") == ConfigurationError(line: 1, message: "data_dir: must not be empty"))
+    }
+
+    @Test("an unknown key is an error naming the key and its line")
+    func unknownKey() {
+        let error = applyError(
+            """
+            # settings
+            heartbeat = 30
+
+            listeners.tcp.other = 5674
+            """)
+        #expect(error == ConfigurationError(line: 4, message: "unknown key 'listeners.tcp.other'"))
+        #expect(error?.description == "line 4: unknown key 'listeners.tcp.other'")
+        #expect(applyError("Heartbeat = 30") == ConfigurationError(line: 1, message: "unknown key 'Heartbeat'"))
+    }
+
+    @Test("a later line overrides an earlier one")
+    func lastWins() throws {
+        #expect(try configuration("heartbeat = 10\nheartbeat = 20").heartbeat == 20)
+    }
+
+    @Test("apply stops at the first bad line, keeping what came before")
+    func partialApply() throws {
+        var configuration = WarrenConfiguration()
+        let file = try ConfigurationFile(contents: "heartbeat = 5\nchannel_max = none\nframe_max = 8192")
+        #expect(throws: ConfigurationError.self) { try configuration.apply(file) }
+        #expect(configuration.heartbeat == 5)
+        #expect(configuration.frameMax == 131_072)
+    }
+}

@@ -1,0 +1,371 @@
+import AMQPWire
+import NIOCore
+import Testing
+
+@testable import WarrenServer
+
+/// The connection handshake state machine, driven event by event without a socket.
+@Suite("Connection handshake")
+struct ConnectionHandshakeTests {
+    static let failureCloseClient: FieldTable = [
+        "product": .string("test"),
+        "capabilities": .table(["authentication_failure_close": .bool(true)]),
+    ]
+
+    func makeHandshake(settings: BrokerSettings = BrokerSettings(), loopback: Bool = true) -> ConnectionHandshake {
+        ConnectionHandshake(settings: settings, isLoopbackPeer: loopback, knownVirtualHosts: ["/", "staging"])
+    }
+
+    func startOk(
+        mechanism: String = "PLAIN", user: String = "guest", password: String = "guest",
+        clientProperties: FieldTable = [:]
+    ) throws -> AMQPMethod {
+        let response = mechanism == "AMQPLAIN" ? try amqplainResponse(user, password) : plainResponse(user, password)
+        return .connectionStartOk(
+            Spec.Connection.StartOk(
+                clientProperties: clientProperties, mechanism: mechanism, response: response, locale: "en_US"))
+    }
+
+    /// A handshake that has accepted the credentials and waits for tune-ok.
+    func awaitingTuneOk(settings: BrokerSettings = BrokerSettings()) throws -> ConnectionHandshake {
+        var handshake = makeHandshake(settings: settings)
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        _ = handshake.receivedMethod(try startOk())
+        #expect(handshake.state == .awaitingTuneOk(user: "guest"))
+        return handshake
+    }
+
+    func tuneOk(channelMax: UInt16 = 2047, frameMax: UInt32 = 131_072, heartbeat: UInt16 = 60) -> AMQPMethod {
+        .connectionTuneOk(Spec.Connection.TuneOk(channelMax: channelMax, frameMax: frameMax, heartbeat: heartbeat))
+    }
+
+    /// A handshake that has been tuned and waits for connection.open.
+    func awaitingOpen() throws -> ConnectionHandshake {
+        var handshake = try awaitingTuneOk()
+        _ = handshake.receivedMethod(tuneOk())
+        return handshake
+    }
+
+    func opened() throws -> ConnectionHandshake {
+        var handshake = try awaitingOpen()
+        _ = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "/")))
+        #expect(handshake.isOpen)
+        return handshake
+    }
+
+    func close(_ code: UInt16, _ text: String, _ classID: UInt16, _ methodID: UInt16) -> ConnectionHandshake.Action {
+        .send(
+            .connectionClose(
+                Spec.Connection.Close(replyCode: code, replyText: text, classID: classID, methodID: methodID)))
+    }
+
+    // MARK: Protocol header
+
+    @Test(
+        "a protocol header other than AMQP 0-9-1 is answered with ours and the socket closed",
+        arguments: [
+            Array("AMQP".utf8) + [0, 0, 9, 0],
+            Array("AMQP".utf8) + [1, 1, 0, 9],
+            Array("AMQP".utf8) + [0, 1, 0, 0],
+            Array("GET / HT".utf8),
+        ])
+    func badProtocolHeader(bytes: [UInt8]) {
+        var handshake = makeHandshake()
+        #expect(handshake.receivedProtocolHeader(bytes) == .rejectProtocolHeader)
+        #expect(handshake.state == .closed)
+    }
+
+    @Test("a good protocol header is answered with connection.start")
+    func goodProtocolHeader() throws {
+        var handshake = makeHandshake()
+        let action = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        guard case .send(.connectionStart(let start)) = action else {
+            Issue.record("expected connection.start, got \(action)")
+            return
+        }
+        #expect(start.versionMajor == 0)
+        #expect(start.versionMinor == 9)
+        #expect(String(buffer: start.mechanisms) == "PLAIN AMQPLAIN")
+        #expect(String(buffer: start.locales) == "en_US")
+        #expect(start.serverProperties["product"]?.stringValue == "Warren")
+        guard case .table(let capabilities)? = start.serverProperties["capabilities"] else {
+            Issue.record("no capabilities table")
+            return
+        }
+        for name in [
+            "publisher_confirms", "exchange_exchange_bindings", "basic.nack", "consumer_cancel_notify",
+            "authentication_failure_close", "per_consumer_qos",
+        ] {
+            #expect(capabilities[name] == .bool(true), "\(name)")
+        }
+        // Not implemented, so not advertised.
+        #expect(capabilities["connection.blocked"] == nil)
+        #expect(handshake.state == .awaitingStartOk)
+
+        // A second header (or anything header-shaped) is ignored.
+        #expect(handshake.receivedProtocolHeader(ProtocolHeader.amqp0091) == .none)
+    }
+
+    // MARK: Authentication
+
+    @Test("PLAIN with the right credentials is answered with connection.tune", arguments: ["PLAIN", "AMQPLAIN"])
+    func rightCredentials(mechanism: String) throws {
+        var handshake = makeHandshake()
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let action = handshake.receivedMethod(try startOk(mechanism: mechanism))
+        #expect(
+            action
+                == .send(.connectionTune(Spec.Connection.Tune(channelMax: 2047, frameMax: 131_072, heartbeat: 60))))
+        #expect(handshake.state == .awaitingTuneOk(user: "guest"))
+    }
+
+    @Test("wrong credentials without authentication_failure_close: the socket is just closed")
+    func wrongCredentialsSilent() throws {
+        for mechanism in ["PLAIN", "AMQPLAIN"] {
+            for (user, password) in [("guest", "wrong"), ("nobody", "guest"), ("", "")] {
+                var handshake = makeHandshake()
+                _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+                let action = handshake.receivedMethod(try startOk(mechanism: mechanism, user: user, password: password))
+                #expect(action == .closeSocket, "\(mechanism) \(user)/\(password)")
+                #expect(handshake.state == .closed)
+            }
+        }
+    }
+
+    @Test(
+        "wrong credentials with authentication_failure_close: 403 connection.close", arguments: ["PLAIN", "AMQPLAIN"])
+    func wrongCredentialsClose(mechanism: String) throws {
+        var handshake = makeHandshake()
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let action = handshake.receivedMethod(
+            try startOk(mechanism: mechanism, password: "wrong", clientProperties: Self.failureCloseClient))
+        #expect(
+            action
+                == close(
+                    403,
+                    "ACCESS_REFUSED - Login was refused using authentication mechanism \(mechanism). For details see the broker logfile.",
+                    10, 11))
+        #expect(handshake.state == .closing)
+        #expect(handshake.clientHasCapability("authentication_failure_close"))
+        #expect(!handshake.clientHasCapability("publisher_confirms"))
+    }
+
+    @Test("a malformed PLAIN response is refused")
+    func malformedPlain() {
+        var handshake = makeHandshake()
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let action = handshake.receivedMethod(
+            .connectionStartOk(
+                Spec.Connection.StartOk(
+                    clientProperties: Self.failureCloseClient, mechanism: "PLAIN",
+                    response: ByteBuffer(string: "guestguest"), locale: "en_US")))
+        guard case .send(.connectionClose(let close)) = action else {
+            Issue.record("expected connection.close, got \(action)")
+            return
+        }
+        #expect(close.replyCode == 403)
+    }
+
+    @Test("an unsupported mechanism is a 503 COMMAND_INVALID connection close, as in RabbitMQ")
+    func unsupportedMechanism() throws {
+        var handshake = makeHandshake()
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let action = handshake.receivedMethod(
+            .connectionStartOk(
+                Spec.Connection.StartOk(
+                    clientProperties: [:], mechanism: "EXTERNAL", response: plainResponse("guest", "guest"),
+                    locale: "en_US")))
+        guard case .send(.connectionClose(let close)) = action else {
+            Issue.record("expected connection.close, got \(action)")
+            return
+        }
+        #expect(close.replyCode == 503)
+        #expect(close.replyText == "COMMAND_INVALID - unknown authentication mechanism 'EXTERNAL'")
+        #expect(!handshake.isOpen)
+    }
+
+    @Test("guest may log in only from a loopback address")
+    func guestLoopbackOnly() throws {
+        var remote = makeHandshake(loopback: false)
+        _ = remote.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let refused = remote.receivedMethod(try startOk(clientProperties: Self.failureCloseClient))
+        guard case .send(.connectionClose(let close)) = refused else {
+            Issue.record("expected connection.close, got \(refused)")
+            return
+        }
+        #expect(close.replyCode == 403)
+        #expect(close.replyText.hasPrefix("ACCESS_REFUSED - Login was refused"))
+
+        var settings = BrokerSettings()
+        settings.loopbackUsers = []
+        var allowed = makeHandshake(settings: settings, loopback: false)
+        _ = allowed.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        guard case .send(.connectionTune) = allowed.receivedMethod(try startOk()) else {
+            Issue.record("guest should be allowed once loopback_users is empty")
+            return
+        }
+    }
+
+    @Test("a configured user who is not a loopback user may log in remotely")
+    func otherUserRemote() throws {
+        var settings = BrokerSettings()
+        settings.defaultUser = "admin"
+        settings.defaultPassword = "s3cret"
+        var handshake = makeHandshake(settings: settings, loopback: false)
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        guard case .send(.connectionTune) = handshake.receivedMethod(try startOk(user: "admin", password: "s3cret"))
+        else {
+            Issue.record("admin should be allowed")
+            return
+        }
+        #expect(handshake.state == .awaitingTuneOk(user: "admin"))
+    }
+
+    // MARK: Tuning
+
+    @Test("tune-ok within limits starts heartbeats with the client's values")
+    func tuneOkAccepted() throws {
+        var handshake = try awaitingTuneOk()
+        let action = handshake.receivedMethod(tuneOk(channelMax: 100, frameMax: 4096, heartbeat: 30))
+        let tuning = ConnectionHandshake.Tuning(channelMax: 100, frameMax: 4096, heartbeat: 30)
+        #expect(action == .startHeartbeats(tuning))
+        #expect(handshake.tuning == tuning)
+        #expect(handshake.state == .awaitingOpen(user: "guest"))
+    }
+
+    @Test("zero channel_max and frame_max mean the server's limits")
+    func tuneOkZero() throws {
+        var handshake = try awaitingTuneOk()
+        let action = handshake.receivedMethod(tuneOk(channelMax: 0, frameMax: 0, heartbeat: 0))
+        #expect(action == .startHeartbeats(.init(channelMax: 2047, frameMax: 131_072, heartbeat: 0)))
+    }
+
+    @Test("frame_max below 4096 is refused with 530", arguments: [UInt32(1), 1024, 4095])
+    func frameMaxTooSmall(frameMax: UInt32) throws {
+        var handshake = try awaitingTuneOk()
+        let action = handshake.receivedMethod(tuneOk(frameMax: frameMax))
+        #expect(action == close(530, "NOT_ALLOWED - frame_max=\(frameMax) < 4096 min size", 10, 31))
+        #expect(handshake.state == .closing)
+    }
+
+    @Test("frame_max above the server's is refused with 530")
+    func frameMaxTooLarge() throws {
+        var handshake = try awaitingTuneOk()
+        let action = handshake.receivedMethod(tuneOk(frameMax: 131_073))
+        #expect(action == close(530, "NOT_ALLOWED - frame_max=131073 > 131072 max size", 10, 31))
+    }
+
+    @Test("channel_max above the server's is refused with 530")
+    func channelMaxTooLarge() throws {
+        var handshake = try awaitingTuneOk()
+        guard case .send(.connectionClose(let close)) = handshake.receivedMethod(tuneOk(channelMax: 2048)) else {
+            Issue.record("expected connection.close")
+            return
+        }
+        #expect(close.replyCode == 530)
+    }
+
+    @Test("the server's own limits come from the settings")
+    func customSettings() throws {
+        var settings = BrokerSettings()
+        settings.channelMax = 16
+        settings.frameMax = 8192
+        settings.heartbeat = 0
+        var handshake = makeHandshake(settings: settings)
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        #expect(
+            handshake.receivedMethod(try startOk())
+                == .send(.connectionTune(Spec.Connection.Tune(channelMax: 16, frameMax: 8192, heartbeat: 0))))
+        #expect(handshake.receivedMethod(tuneOk(channelMax: 16, frameMax: 8193, heartbeat: 0)) != .none)
+        #expect(handshake.state == .closing)
+    }
+
+    // MARK: Open
+
+    @Test("open of a known vhost opens the connection")
+    func openKnown() throws {
+        var handshake = try awaitingOpen()
+        let action = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "staging")))
+        #expect(
+            action
+                == .opened(.init(channelMax: 2047, frameMax: 131_072, heartbeat: 60), vhost: "staging", user: "guest"))
+        #expect(handshake.state == .open(user: "guest", vhost: "staging"))
+        #expect(handshake.isOpen)
+    }
+
+    @Test("open of an unknown vhost is refused with 530")
+    func openUnknown() throws {
+        var handshake = try awaitingOpen()
+        let action = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "x")))
+        #expect(action == close(530, "NOT_ALLOWED - vhost x not found", 10, 40))
+        #expect(!handshake.isOpen)
+    }
+
+    @Test("methods out of order are a 503")
+    func outOfOrder() throws {
+        var handshake = makeHandshake()
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let action = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "/")))
+        guard case .send(.connectionClose(let close)) = action else {
+            Issue.record("expected connection.close, got \(action)")
+            return
+        }
+        #expect(close.replyCode == 503)
+        #expect(close.classID == 10)
+        #expect(close.methodID == 40)
+
+        var open = try opened()
+        guard case .send(.connectionClose(let again)) = open.receivedMethod(tuneOk()) else {
+            Issue.record("tune-ok after open should be refused")
+            return
+        }
+        #expect(again.replyCode == 503)
+    }
+
+    // MARK: Close
+
+    @Test("client-initiated close is answered with close-ok and the socket closed")
+    func clientClose() throws {
+        var handshake = try opened()
+        let action = handshake.receivedMethod(.connectionClose(Spec.Connection.Close(replyCode: 200, replyText: "bye")))
+        #expect(action == .sendAndClose(.connectionCloseOk(.init())))
+        #expect(handshake.state == .closed)
+    }
+
+    @Test("a client may close during tuning too")
+    func clientCloseEarly() throws {
+        var handshake = try awaitingTuneOk()
+        #expect(handshake.receivedMethod(.connectionClose(.init())) == .sendAndClose(.connectionCloseOk(.init())))
+        var waiting = try awaitingOpen()
+        #expect(waiting.receivedMethod(.connectionClose(.init())) == .sendAndClose(.connectionCloseOk(.init())))
+    }
+
+    @Test("server-initiated close waits for close-ok, discarding everything else")
+    func serverClose() throws {
+        var handshake = try opened()
+        let action = handshake.close(.internalError, "boom", method: .basicPublish(.init()))
+        #expect(action == close(541, "INTERNAL_ERROR - boom", 60, 40))
+        #expect(handshake.state == .closing)
+        // A second close while closing does nothing.
+        #expect(handshake.close(.notAllowed, "again", method: nil) == .none)
+        // Other methods are dropped.
+        #expect(handshake.receivedMethod(.connectionOpen(.init(virtualHost: "/"))) == .none)
+        #expect(handshake.receivedMethod(.connectionCloseOk(.init())) == .closeSocket)
+        #expect(handshake.state == .closed)
+    }
+
+    @Test("closes that cross are answered with close-ok")
+    func crossingCloses() throws {
+        var handshake = try opened()
+        _ = handshake.close(code: .connectionForced, replyText: "CONNECTION_FORCED - shutdown")
+        #expect(handshake.receivedMethod(.connectionClose(.init())) == .sendAndClose(.connectionCloseOk(.init())))
+        #expect(handshake.state == .closed)
+    }
+
+    @Test("a forced close sends its reply text as given")
+    func forcedClose() throws {
+        var handshake = try opened()
+        let text = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
+        #expect(handshake.close(code: .connectionForced, replyText: text) == close(320, text, 0, 0))
+    }
+}
