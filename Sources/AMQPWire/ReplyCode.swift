@@ -56,4 +56,20 @@ public enum ReplyCode: UInt16, Sendable {
             false
         }
     }
+
+    /// `NAME - explanation`, cut as RabbitMQ cuts it to fit a short string: texts over 255
+    /// bytes keep their first 252 bytes (on a character boundary) and end in `...`.
+    public func replyText(_ explanation: String) -> String {
+        let text = "\(name) - \(explanation)"
+        guard text.utf8.count > 255 else { return text }
+        var cut = ""
+        var bytes = 0
+        for character in text {
+            let size = character.utf8.count
+            if bytes + size > 252 { break }
+            cut.append(character)
+            bytes += size
+        }
+        return cut + "..."
+    }
 }

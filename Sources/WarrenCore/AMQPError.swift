@@ -16,7 +16,7 @@ public struct AMQPError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The full reply text, `NOT_FOUND - no queue 'q' in vhost '/'`, as RabbitMQ sends it.
-    public var replyText: String { "\(code.name) - \(explanation)" }
+    public var replyText: String { code.replyText(explanation) }
 
     public var description: String { "\(code.rawValue) \(replyText)" }
 }

@@ -41,14 +41,27 @@ enum HeadersMatch {
         return requireAll
     }
 
+    /// Erlang's `==` on the decoded values: numbers (integers, floats, timestamps) compare by
+    /// value, strings and byte arrays by their bytes, anything else structurally.
     private static func equal(_ a: FieldValue, _ b: FieldValue) -> Bool {
-        if let x = a.integerValue, let y = b.integerValue { return x == y }
+        if let x = exactInteger(a), let y = exactInteger(b) { return x == y }
+        if let x = number(a), let y = number(b) { return x == y }
         switch (a, b) {
-        case (.float(let x), .float(let y)): return x == y
-        case (.double(let x), .double(let y)): return x == y
-        case (.float(let x), .double(let y)): return Double(x) == y
-        case (.double(let x), .float(let y)): return x == Double(y)
+        case (.longString(let x), .bytes(let y)), (.bytes(let x), .longString(let y)): return x == y
         default: return a == b
+        }
+    }
+
+    private static func exactInteger(_ value: FieldValue) -> Int64? {
+        if case .timestamp(let t) = value { return Int64(exactly: t) }
+        return value.integerValue
+    }
+
+    private static func number(_ value: FieldValue) -> Double? {
+        switch value {
+        case .float(let x): Double(x)
+        case .double(let x): x
+        default: exactInteger(value).map(Double.init)
         }
     }
 }

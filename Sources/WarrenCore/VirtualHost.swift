@@ -254,7 +254,7 @@ public final class VirtualHost {
     }
 
     private static func describe(_ value: FieldValue) -> String {
-        value.stringValue.map { "'\($0)'" } ?? "\(value)"
+        value.stringValue.map { "<<\"\($0)\">>" } ?? ArgumentValidation.render(value)
     }
 
     // MARK: Routing

@@ -103,10 +103,11 @@ final class AMQPConnection {
             guard channels[number] == nil else {
                 return hardError(.channelError, "second 'channel.open' seen", method: method)
             }
-            guard number <= handshake.tuning.channelMax else {
+            // RabbitMQ limits how many channels are open, not which numbers they use.
+            guard channels.count < Int(handshake.tuning.channelMax) else {
                 return hardError(
                     .notAllowed,
-                    "number of channels opened (\(channels.count + 1)) has reached the negotiated channel_max (\(handshake.tuning.channelMax))",
+                    "number of channels opened (\(channels.count)) has reached the negotiated channel_max (\(handshake.tuning.channelMax))",
                     method: method)
             }
             channels[number] = AMQPChannel(
@@ -125,10 +126,14 @@ final class AMQPConnection {
         default:
             guard let channel = openChannel(number, method: method) else { return }
             if channel.isClosing { return }
-            withChannelErrors(channel, method: method) {
-                try channel.assembler.checkMethodAllowed()
-                try channel.handle(method)
+            if !channel.assembler.isIdle {
+                // The error names the publish whose content was interrupted.
+                withChannelErrors(channel, method: .basicPublish(.init())) {
+                    try channel.assembler.checkMethodAllowed()
+                }
+                return
             }
+            withChannelErrors(channel, method: method) { try channel.handle(method) }
         }
     }
 
@@ -163,7 +168,7 @@ final class AMQPConnection {
         send(
             .channelClose(
                 Spec.Channel.Close(
-                    replyCode: code.rawValue, replyText: "\(code.name) - \(explanation)", classID: method.classID,
+                    replyCode: code.rawValue, replyText: code.replyText(explanation), classID: method.classID,
                     methodID: method.methodID)),
             channel: number(of: channel))
     }

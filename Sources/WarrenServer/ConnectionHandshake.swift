@@ -98,6 +98,9 @@ struct ConnectionHandshake {
         case (.open, .connectionClose), (.awaitingOpen, .connectionClose), (.awaitingTuneOk, .connectionClose):
             state = .closed
             return .sendAndClose(.connectionCloseOk(.init()))
+        case (.open, _) where method.classID != Spec.Connection.Start.classID:
+            // A channel-level method sent on channel 0.
+            return close(.channelError, "unexpected method in connection state running", method: method)
         default:
             return close(.commandInvalid, "unexpected method \(method.name) in connection state", method: method)
         }
@@ -165,7 +168,7 @@ struct ConnectionHandshake {
         return .send(
             .connectionClose(
                 Spec.Connection.Close(
-                    replyCode: code.rawValue, replyText: "\(code.name) - \(explanation)",
+                    replyCode: code.rawValue, replyText: code.replyText(explanation),
                     classID: method?.classID ?? 0, methodID: method?.methodID ?? 0)))
     }
 
