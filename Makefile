@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := rabbitmq-server amqp-specs python3-venv
 RELEASE_SERVER := .build/release/warren-server
 RELEASE_PERF := .build/release/warren-perf
 
-.PHONY: run build release test deps venv generate check-generated lint format unit conformance examples bench clean
+.PHONY: run build release test deps venv generate check-generated lint format unit system conformance examples bench clean
 
 ## Build a release broker and run it on the defaults: port 5672, data in ./data, guest/guest from loopback.
 run: release
@@ -21,8 +21,8 @@ release:
 	swift build -c release --product warren-server
 	swift build -c release --product warren-perf
 
-## Everything CI runs: dependencies, generated-code check, lint, unit tests, conformance, examples.
-test: deps check-generated lint unit conformance examples
+## Everything CI runs: dependencies, generated-code check, lint, unit tests, process tests, conformance, examples.
+test: deps check-generated lint unit system conformance examples
 
 ## Debian packages (RabbitMQ for differential tests, the AMQP spec XML) and the Python virtualenv.
 deps:
@@ -61,6 +61,10 @@ format:
 
 unit:
 	swift test
+
+## warren-server as a process: flags, configuration errors, signals.
+system: release venv
+	$(PY) -m pytest -q -p no:cacheprovider --timeout 60 Tests/system
 
 conformance: release venv
 	$(PY) -m pytest -q Conformance
