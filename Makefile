@@ -54,10 +54,10 @@ check-generated:
 	rm -rf $$tmp; echo "generated code is up to date"
 
 lint:
-	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks
 
 format:
-	swift format format --in-place --recursive --parallel Package.swift Sources Tests
+	swift format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks
 
 unit:
 	swift test
@@ -78,3 +78,8 @@ bench: release venv
 
 clean:
 	rm -rf .build $(VENV)
+
+## Allocations per published message and per delivery (ordo-one/benchmark, its own package in Benchmarks/).
+.PHONY: bench-alloc
+bench-alloc:
+	cd Benchmarks && swift package --scratch-path ../.build-bench benchmark

@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .executable(name: "warren-server", targets: ["warren-server"]),
         .executable(name: "warren-perf", targets: ["warren-perf"]),
+        // For the allocation benchmarks in Benchmarks/, a separate package.
+        .library(name: "AMQPWire", targets: ["AMQPWire"]),
+        .library(name: "WarrenCore", targets: ["WarrenCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -40,7 +43,7 @@ let package = Package(
         .target(
             name: "WarrenServer",
             dependencies: [
-                "AMQPWire", "WarrenCore", "WarrenConfig",
+                "AMQPWire", "WarrenCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

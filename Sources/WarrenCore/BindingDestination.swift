@@ -25,6 +25,11 @@ public enum BindingDestination: Hashable {
         }
     }
 
+    var isDefaultExchange: Bool {
+        if case .exchange(let exchange) = self { return exchange.isDefault }
+        return false
+    }
+
     public var kindName: String {
         switch self {
         case .queue: "queue"

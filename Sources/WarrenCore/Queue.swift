@@ -46,6 +46,7 @@ public final class Queue {
 
     /// Appends a routed message and hands out what consumers have room for.
     public func enqueue(_ message: Message) {
+        guard !isDeleted else { return }
         ready.append(QueuedMessage(message: message, sequence: nextSequence))
         nextSequence &+= 1
         dispatch()

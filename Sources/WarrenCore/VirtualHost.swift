@@ -226,7 +226,7 @@ public final class VirtualHost {
     public func bind(
         destination: BindingDestination, source sourceName: String, routingKey: String, arguments: FieldTable
     ) throws {
-        if sourceName.isEmpty {
+        if sourceName.isEmpty || destination.isDefaultExchange {
             throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
         }
         let source = try exchange(named: sourceName)
@@ -242,7 +242,7 @@ public final class VirtualHost {
     public func unbind(
         destination: BindingDestination, source sourceName: String, routingKey: String, arguments: FieldTable
     ) throws {
-        if sourceName.isEmpty {
+        if sourceName.isEmpty || destination.isDefaultExchange {
             throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
         }
         guard let source = exchanges[sourceName] else {
@@ -262,16 +262,26 @@ public final class VirtualHost {
     /// The queues a message published to `exchange` with `routingKey` reaches, each at most once,
     /// following exchange-to-exchange bindings (cycles included) and alternate exchanges.
     public func route(exchange: Exchange, routingKey: String, headers: () -> FieldTable?) -> [Queue] {
-        if exchange.isDefault {
-            return queues[routingKey].map { [$0] } ?? []
-        }
         var result: [Queue] = []
-        var pending: [Exchange] = [exchange]
-        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(exchange)]
+        route(exchange: exchange, routingKey: routingKey, headers: headers, into: &result)
+        return result
+    }
+
+    /// Appends the routed queues to `result`, which the caller reuses from publish to publish.
+    ///
+    /// The common case (one exchange, no exchange-to-exchange bindings) allocates nothing: the
+    /// worklist and the set of visited exchanges are created only when a binding leads to
+    /// another exchange or to an alternate exchange.
+    public func route(exchange: Exchange, routingKey: String, headers: () -> FieldTable?, into result: inout [Queue]) {
+        if exchange.isDefault {
+            if let queue = queues[routingKey] { result.append(queue) }
+            return
+        }
+        var pending: [Exchange] = []
+        var seen = Set<ObjectIdentifier>()
+        var current = exchange
         var index = 0
-        while index < pending.count {
-            let current = pending[index]
-            index += 1
+        while true {
             var matchedAny = false
             current.route(routingKey: routingKey, headers: headers) { destination in
                 matchedAny = true
@@ -279,15 +289,17 @@ public final class VirtualHost {
                 case .queue(let queue):
                     if !result.contains(where: { $0 === queue }) { result.append(queue) }
                 case .exchange(let next):
+                    if seen.isEmpty { seen.insert(ObjectIdentifier(exchange)) }
                     if seen.insert(ObjectIdentifier(next)).inserted { pending.append(next) }
                 }
             }
-            if !matchedAny, let alternateName = current.alternateExchange, let alternate = exchanges[alternateName],
-                seen.insert(ObjectIdentifier(alternate)).inserted
-            {
-                pending.append(alternate)
+            if !matchedAny, let alternateName = current.alternateExchange, let alternate = exchanges[alternateName] {
+                if seen.isEmpty { seen.insert(ObjectIdentifier(exchange)) }
+                if seen.insert(ObjectIdentifier(alternate)).inserted { pending.append(alternate) }
             }
+            guard index < pending.count else { return }
+            current = pending[index]
+            index += 1
         }
-        return result
     }
 }

@@ -55,11 +55,16 @@ extension AMQPChannel {
         try checkUserID(header)
         let message = Message(exchange: m.exchange, routingKey: m.routingKey, header: header, body: body)
         if mode == .confirm { publishSequence += 1 }
+        routedQueues.removeAll(keepingCapacity: true)
+        vhost.route(
+            exchange: exchange, routingKey: message.routingKey, headers: { try? message.header.properties().headers },
+            into: &routedQueues)
         if mode == .transactional {
-            transaction.publishes.append((exchange, m.mandatory, message))
+            // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
+            transaction.publishes.append((routedQueues, m.mandatory, message))
             return
         }
-        route(message, via: exchange, mandatory: m.mandatory)
+        enqueue(message, into: routedQueues, mandatory: m.mandatory)
         if mode == .confirm { confirm(publishSequence) }
     }
 
@@ -75,11 +80,8 @@ extension AMQPChannel {
         }
     }
 
-    /// Routes and enqueues; sends `basic.return` for a mandatory message no queue took.
-    func route(_ message: Message, via exchange: Exchange, mandatory: Bool) {
-        let queues = vhost.route(exchange: exchange, routingKey: message.routingKey) {
-            try? message.header.properties().headers
-        }
+    /// Enqueues a routed message; sends `basic.return` for a mandatory message no queue took.
+    func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) {
         if queues.isEmpty {
             if mandatory {
                 connection.sendContent(

@@ -28,14 +28,17 @@ extension AMQPChannel {
 
     func queueBind(_ m: Spec.Queue.Bind) throws {
         let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
-        try vhost.bind(destination: .queue(queue), source: m.exchange, routingKey: m.routingKey, arguments: m.arguments)
+        // The spec's shortcut: no queue and no key means "the last declared queue, by its name".
+        let routingKey = m.queue.isEmpty && m.routingKey.isEmpty ? queue.name : m.routingKey
+        try vhost.bind(destination: .queue(queue), source: m.exchange, routingKey: routingKey, arguments: m.arguments)
         if !m.noWait { send(.queueBindOk(.init())) }
     }
 
     func queueUnbind(_ m: Spec.Queue.Unbind) throws {
         let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let routingKey = m.queue.isEmpty && m.routingKey.isEmpty ? queue.name : m.routingKey
         try vhost.unbind(
-            destination: .queue(queue), source: m.exchange, routingKey: m.routingKey, arguments: m.arguments)
+            destination: .queue(queue), source: m.exchange, routingKey: routingKey, arguments: m.arguments)
         send(.queueUnbindOk(.init()))
     }
 

@@ -3,7 +3,7 @@ import WarrenCore
 
 /// Publishes and settlements held back until `tx.commit`.
 struct PendingTransaction {
-    var publishes: [(exchange: Exchange, mandatory: Bool, message: Message)] = []
+    var publishes: [(queues: [Queue], mandatory: Bool, message: Message)] = []
     var settlements: [(deliveries: [AMQPChannel.Unacked], outcome: AMQPChannel.Settlement)] = []
 }
 
@@ -24,7 +24,7 @@ extension AMQPChannel {
         let pending = transaction
         transaction = PendingTransaction()
         for publish in pending.publishes {
-            route(publish.message, via: publish.exchange, mandatory: publish.mandatory)
+            enqueue(publish.message, into: publish.queues, mandatory: publish.mandatory)
         }
         for settlement in pending.settlements {
             settle(settlement.deliveries, settlement.outcome)

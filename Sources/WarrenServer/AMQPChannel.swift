@@ -45,6 +45,8 @@ final class AMQPChannel {
     /// Transaction mode: what waits for `tx.commit`.
     var transaction = PendingTransaction()
 
+    /// Scratch space for routing results, reused by every publish on this channel.
+    var routedQueues: [Queue] = []
     /// The queue named by an empty queue name in later queue methods.
     var lastDeclaredQueue: String?
     /// After `channel.close` was sent for an error: discard everything until `close-ok`.

@@ -15,7 +15,6 @@ final class AMQPConnection {
     let remoteDescription: String
     var handshake: ConnectionHandshake
     private(set) var channels: [UInt16: AMQPChannel] = [:]
-    /// Channels we closed with an error whose `close-ok` we await.
     private var vhostStorage: VirtualHost?
     private var outbound: ByteBuffer
     private(set) var needsFlush = false
@@ -163,6 +162,8 @@ final class AMQPConnection {
             return
         }
         logger.info("closing channel \(channel.number): \(code.rawValue) \(code.name) - \(explanation)")
+        // Publishes confirmed earlier in this read cycle are acked before the close.
+        if channel.mode == .confirm { channel.flushConfirms() }
         channel.release()
         channel.isClosing = true
         send(
@@ -180,7 +181,11 @@ final class AMQPConnection {
         logger.info("closing connection: \(code.rawValue) \(code.name) - \(explanation)")
         releaseChannels()
         perform(handshake.close(code, explanation, method: method))
+        transport?.closeAfter(seconds: Self.closeOkTimeout)
     }
+
+    /// How long a client has to answer a server-sent `connection.close`.
+    static let closeOkTimeout = 3.0
 
     /// A frame that could not be decoded: RabbitMQ closes the connection with a frame or syntax error.
     func receivedMalformedFrame(_ error: AMQPWireError) {
@@ -202,6 +207,7 @@ final class AMQPConnection {
         releaseChannels()
         perform(handshake.close(code: .connectionForced, replyText: "CONNECTION_FORCED - \(reason)"))
         flush()
+        transport?.closeAfter(seconds: Self.closeOkTimeout)
     }
 
     // MARK: Outbound
@@ -239,7 +245,6 @@ final class AMQPConnection {
         for channel in channels.values where channel.mode == .confirm {
             channel.flushConfirms()
         }
-        needsFlush = false
         guard outbound.readableBytes > 0, let transport else { return }
         let bytes = outbound
         outbound = ByteBufferAllocator().buffer(capacity: max(4096, min(bytes.readableBytes, 1 << 20)))

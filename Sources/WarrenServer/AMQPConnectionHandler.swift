@@ -115,6 +115,13 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         context?.close(promise: nil)
     }
 
+    func closeAfter(seconds: Double) {
+        guard let context else { return }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [weak self] in
+            self?.context?.close(promise: nil)
+        }
+    }
+
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func setMaxFrameSize(_ size: UInt32) {

@@ -140,18 +140,12 @@ struct ConnectionHandshake {
 
     private mutating func receivedTuneOk(_ tuneOk: Spec.Connection.TuneOk, user: String) -> Action {
         let method = AMQPMethod.connectionTuneOk(tuneOk)
-        if tuneOk.frameMax != 0 && tuneOk.frameMax < 4096 {
-            return close(.notAllowed, "frame_max=\(tuneOk.frameMax) < 4096 min size", method: method)
-        }
-        if tuneOk.frameMax > settings.frameMax || (tuneOk.frameMax == 0 && settings.frameMax != 0) {
-            if tuneOk.frameMax != 0 {
-                return close(
-                    .notAllowed, "frame_max=\(tuneOk.frameMax) > \(settings.frameMax) max size", method: method)
-            }
-        }
-        if tuneOk.channelMax > settings.channelMax {
-            return close(
-                .notAllowed, "channel_max=\(tuneOk.channelMax) > \(settings.channelMax) max size", method: method)
+        if let problem = Self.negotiationProblem(
+            "frame_max", client: UInt64(tuneOk.frameMax), minimum: 4096, server: UInt64(settings.frameMax))
+            ?? Self.negotiationProblem(
+                "channel_max", client: UInt64(tuneOk.channelMax), minimum: 1, server: UInt64(settings.channelMax))
+        {
+            return close(.notAllowed, problem, method: method)
         }
         tuning = Tuning(
             channelMax: tuneOk.channelMax == 0 ? settings.channelMax : tuneOk.channelMax,
@@ -159,6 +153,19 @@ struct ConnectionHandshake {
             heartbeat: tuneOk.heartbeat)
         state = .awaitingOpen(user: user)
         return .startHeartbeats(tuning)
+    }
+
+    /// RabbitMQ's rule for a value in tune-ok: not below the minimum, and, when the server has
+    /// a limit, neither above it nor 0 ("no limit").
+    static func negotiationProblem(_ field: String, client: UInt64, minimum: UInt64, server: UInt64) -> String? {
+        let detail = field == "channel_max" && client == 0 ? " (no limit)" : ""
+        if client != 0 && client < minimum {
+            return "negotiated \(field) = \(client)\(detail) is lower than the minimum allowed value (\(minimum))"
+        }
+        if server != 0 && (client == 0 || client > server) {
+            return "negotiated \(field) = \(client)\(detail) is higher than the maximum allowed value (\(server))"
+        }
+        return nil
     }
 
     /// Starts a server-initiated close for a hard error.
@@ -175,6 +182,10 @@ struct ConnectionHandshake {
     /// A server-initiated close whose reply text is sent as is (CONNECTION_FORCED on shutdown).
     mutating func close(code: ReplyCode, replyText: String) -> Action {
         if state == .closing || state == .closed { return .none }
+        if state == .awaitingProtocolHeader {
+            state = .closed
+            return .closeSocket
+        }
         state = .closing
         return .send(.connectionClose(Spec.Connection.Close(replyCode: code.rawValue, replyText: replyText)))
     }

@@ -8,6 +8,9 @@ protocol ConnectionTransport: AnyObject {
     func writeAndClose(_ bytes: ByteBuffer)
     /// Closes the socket now.
     func close()
+    /// Closes the socket after `seconds` unless it closed before: a peer that never answers
+    /// our `connection.close` with `close-ok` does not keep its resources.
+    func closeAfter(seconds: Double)
     /// False while the socket's send buffer is above its high-water mark (a slow reader).
     var isWritable: Bool { get }
     /// Starts sending heartbeats and watching for the peer's, every `seconds` (0 = never).

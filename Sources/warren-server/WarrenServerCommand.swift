@@ -31,11 +31,12 @@ struct WarrenServerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warren-server: \(error)\n".utf8))
             throw ExitCode(78)
         }
+        let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
+            // rabbitmq.conf's `none` has no swift-log level: it means no log handler at all.
+            guard let level = Logger.Level(rawValue: level) else { return SwiftLogNoOpLogHandler(label) }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel =
-                Logger.Level(rawValue: configuration.logLevel == "warning" ? "warning" : configuration.logLevel)
-                ?? .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "warren")
@@ -54,8 +55,9 @@ struct WarrenServerCommand: AsyncParsableCommand {
         let signals = SignalWaiter()
         let server = try await WarrenServer.start(
             host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger)
+        let port = server.localAddress?.port ?? configuration.port
         let ready =
-            "warren-server ready on \(configuration.bindAddress):\(configuration.port) (data in \(configuration.dataDirectory))\n"
+            "warren-server ready on \(configuration.bindAddress):\(port) (data in \(configuration.dataDirectory))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         let signal = await signals.wait()
         logger.info("received \(signal), closing client connections")

@@ -233,18 +233,33 @@ struct ConnectionHandshakeTests {
         #expect(handshake.state == .awaitingOpen(user: "guest"))
     }
 
-    @Test("zero channel_max and frame_max mean the server's limits")
+    @Test("zero (no limit) is refused while the server has limits, as RabbitMQ's reader does")
     func tuneOkZero() throws {
-        var handshake = try awaitingTuneOk()
-        let action = handshake.receivedMethod(tuneOk(channelMax: 0, frameMax: 0, heartbeat: 0))
-        #expect(action == .startHeartbeats(.init(channelMax: 2047, frameMax: 131_072, heartbeat: 0)))
+        var zeroFrame = try awaitingTuneOk()
+        #expect(
+            zeroFrame.receivedMethod(tuneOk(channelMax: 10, frameMax: 0, heartbeat: 0))
+                == close(
+                    530, "NOT_ALLOWED - negotiated frame_max = 0 is higher than the maximum allowed value (131072)", 10,
+                    31))
+        var zeroChannels = try awaitingTuneOk()
+        #expect(
+            zeroChannels.receivedMethod(tuneOk(channelMax: 0, frameMax: 4096, heartbeat: 0))
+                == close(
+                    530,
+                    "NOT_ALLOWED - negotiated channel_max = 0 (no limit) is higher than the maximum allowed value (2047)",
+                    10, 31))
     }
 
     @Test("frame_max below 4096 is refused with 530", arguments: [UInt32(1), 1024, 4095])
     func frameMaxTooSmall(frameMax: UInt32) throws {
         var handshake = try awaitingTuneOk()
         let action = handshake.receivedMethod(tuneOk(frameMax: frameMax))
-        #expect(action == close(530, "NOT_ALLOWED - frame_max=\(frameMax) < 4096 min size", 10, 31))
+        #expect(
+            action
+                == close(
+                    530,
+                    "NOT_ALLOWED - negotiated frame_max = \(frameMax) is lower than the minimum allowed value (4096)",
+                    10, 31))
         #expect(handshake.state == .closing)
     }
 
@@ -252,7 +267,12 @@ struct ConnectionHandshakeTests {
     func frameMaxTooLarge() throws {
         var handshake = try awaitingTuneOk()
         let action = handshake.receivedMethod(tuneOk(frameMax: 131_073))
-        #expect(action == close(530, "NOT_ALLOWED - frame_max=131073 > 131072 max size", 10, 31))
+        #expect(
+            action
+                == close(
+                    530,
+                    "NOT_ALLOWED - negotiated frame_max = 131073 is higher than the maximum allowed value (131072)",
+                    10, 31))
     }
 
     @Test("channel_max above the server's is refused with 530")

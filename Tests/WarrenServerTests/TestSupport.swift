@@ -57,6 +57,12 @@ final class FakeTransport: ConnectionTransport {
         heartbeatSeconds = seconds
     }
 
+    private(set) var closeDeadline: Double?
+
+    func closeAfter(seconds: Double) {
+        closeDeadline = seconds
+    }
+
     func setMaxFrameSize(_ size: UInt32) {
         maxFrameSize = size
     }
