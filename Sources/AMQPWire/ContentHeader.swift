@@ -45,9 +45,8 @@ public struct ContentHeader: Sendable, Hashable {
         let weight: UInt16 = try buffer.readAMQPInteger("content weight")
         let bodySize: UInt64 = try buffer.readAMQPInteger("body size")
         let encoded = buffer.readSlice(length: buffer.readableBytes) ?? ByteBuffer()
-        let header = ContentHeader(classID: classID, weight: weight, bodySize: bodySize, encodedProperties: encoded)
-        _ = try header.properties()
-        return header
+        try BasicProperties.validate(encoded)
+        return ContentHeader(classID: classID, weight: weight, bodySize: bodySize, encodedProperties: encoded)
     }
 
     public func encode(into buffer: inout ByteBuffer) {

@@ -119,12 +119,19 @@ extension AMQPChannel {
     }
 
     func basicAck(_ m: Spec.Basic.Ack) throws {
-        let settled = try takeUnacked(m.deliveryTag, multiple: m.multiple)
         if mode == .transactional {
-            transaction.settlements.append((settled, .acknowledge))
+            transaction.settlements.append((try takeUnacked(m.deliveryTag, multiple: m.multiple), .acknowledge))
             return
         }
-        settle(settled, .acknowledge)
+        // The hot path: settle in place, no intermediate array.
+        let range = try unackedRange(m.deliveryTag, multiple: m.multiple)
+        for index in range {
+            let delivery = unacked[index]
+            delivery.consumer?.unackedCount -= 1
+            delivery.queue.acknowledge(1)
+        }
+        unacked.removeSubrange(range)
+        dispatchConsumedQueues()
     }
 
     func basicReject(_ m: Spec.Basic.Reject) throws {
@@ -159,25 +166,24 @@ extension AMQPChannel {
         case acknowledge, requeue, discard
     }
 
-    /// Removes the deliveries an ack/nack/reject names from the unacknowledged set.
+    /// The positions in `unacked` that an ack/nack/reject names.
     ///
     /// As in RabbitMQ, the tag itself must be outstanding even with `multiple`, except that
     /// tag 0 with `multiple` means "everything outstanding".
-    func takeUnacked(_ tag: UInt64, multiple: Bool) throws -> [Unacked] {
-        if multiple && tag == 0 {
-            let all = Array(unacked)
-            unacked.removeAll()
-            return all
-        }
+    func unackedRange(_ tag: UInt64, multiple: Bool) throws -> Range<Int> {
+        if multiple && tag == 0 { return 0..<unacked.count }
         guard let index = indexOfUnacked(tag) else {
             throw AMQPError(.preconditionFailed, "unknown delivery tag \(tag)")
         }
-        if multiple {
-            let taken = Array(unacked[...index])
-            unacked.removeFirst(index + 1)
-            return taken
-        }
-        return [unacked.remove(at: index)]
+        return multiple ? 0..<(index + 1) : index..<(index + 1)
+    }
+
+    /// Removes the named deliveries from the unacknowledged set and returns them.
+    func takeUnacked(_ tag: UInt64, multiple: Bool) throws -> [Unacked] {
+        let range = try unackedRange(tag, multiple: multiple)
+        let taken = Array(unacked[range])
+        unacked.removeSubrange(range)
+        return taken
     }
 
     /// Binary search: delivery tags are appended in increasing order.

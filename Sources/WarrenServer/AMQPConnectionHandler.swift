@@ -6,11 +6,13 @@ import WarrenCore
 /// writes what it buffers, runs the heartbeat and handshake timers, and reports the socket's
 /// writability so slow readers stop receiving deliveries instead of growing memory.
 final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
-    typealias InboundIn = InboundUnit
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let broker: Broker
     private let frameLimit: MaxFrameSizeBox
+    private var decoder: NIOSingleStepByteToMessageProcessor<ServerFrameDecoder>
+    private var inputBroken = false
     private var context: ChannelHandlerContext?
     private var connection: AMQPConnection?
     private var heartbeatTask: Scheduled<Void>?
@@ -23,6 +25,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     init(broker: Broker, frameLimit: MaxFrameSizeBox) {
         self.broker = broker
         self.frameLimit = frameLimit
+        self.decoder = NIOSingleStepByteToMessageProcessor(ServerFrameDecoder(limit: frameLimit))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -51,8 +54,24 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         readSinceLastTick = true
+        // After a framing error the byte stream cannot be re-synchronised: ignore the rest.
+        guard !inputBroken else { return }
+        do {
+            try decoder.process(buffer: unwrapInboundIn(data)) { unit in
+                self.received(unit)
+            }
+        } catch let error as AMQPWireError {
+            inputBroken = true
+            connection?.receivedMalformedFrame(error)
+            broker.flushPending()
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    private func received(_ unit: InboundUnit) {
         guard let connection else { return }
-        switch unwrapInboundIn(data) {
+        switch unit {
         case .protocolHeader(let bytes):
             connection.receivedProtocolHeader(bytes)
         case .frame(let frame):
@@ -70,11 +89,6 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let wireError = error as? AMQPWireError, let connection {
-            connection.receivedMalformedFrame(wireError)
-            broker.flushPending()
-            return
-        }
         context.close(promise: nil)
     }
 

@@ -14,6 +14,7 @@ final class Broker {
     private(set) var vhosts: [String: VirtualHost]
     private(set) var connections: [ConnectionID: AMQPConnection] = [:]
     private var pendingFlush: [AMQPConnection] = []
+    private var flushing: [AMQPConnection] = []
     private var nextConnectionID: UInt64 = 1
 
     init(settings: BrokerSettings, logger: Logger) {
@@ -44,12 +45,13 @@ final class Broker {
 
     /// Flushes every connection that has frames waiting (end of a read cycle or a timer).
     func flushPending() {
+        // Two buffers swapped back and forth, so a flush cycle allocates nothing.
         while !pendingFlush.isEmpty {
-            let batch = pendingFlush
-            pendingFlush.removeAll(keepingCapacity: true)
-            for connection in batch {
+            swap(&pendingFlush, &flushing)
+            for connection in flushing {
                 connection.flush()
             }
+            flushing.removeAll(keepingCapacity: true)
         }
     }
 

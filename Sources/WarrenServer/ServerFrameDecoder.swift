@@ -10,8 +10,10 @@ enum InboundUnit {
 /// Reads the protocol header, then frames with ``FrameDecoder``'s rules.
 ///
 /// Until the connection is tuned, frames are limited to the spec's minimum size (4096 bytes),
-/// so an unauthenticated peer cannot make the broker buffer a large frame.
-struct ServerFrameDecoder: ByteToMessageDecoder {
+/// so an unauthenticated peer cannot make the broker buffer a large frame. Driven by a
+/// `NIOSingleStepByteToMessageProcessor` in the connection handler, so frames reach the
+/// connection without being boxed into `NIOAny` one by one.
+struct ServerFrameDecoder: NIOSingleStepByteToMessageDecoder {
     typealias InboundOut = InboundUnit
 
     private var sawHeader = false
@@ -21,27 +23,18 @@ struct ServerFrameDecoder: ByteToMessageDecoder {
         self.limit = limit
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    mutating func decode(buffer: inout ByteBuffer) throws -> InboundUnit? {
         if !sawHeader {
-            guard let bytes = buffer.readBytes(length: 8) else { return .needMoreData }
+            guard let bytes = buffer.readBytes(length: 8) else { return nil }
             sawHeader = true
-            context.fireChannelRead(Self.wrapInboundOut(.protocolHeader(bytes)))
-            return .continue
+            return .protocolHeader(bytes)
         }
-        guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maxFrameSize: limit.value) else {
-            return .needMoreData
-        }
-        context.fireChannelRead(Self.wrapInboundOut(.frame(frame)))
-        return .continue
+        return try FrameDecoder.decodeFrame(from: &buffer, maxFrameSize: limit.value).map(InboundUnit.frame)
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
+    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundUnit? {
         // A peer that hung up mid-frame: whatever is left is dropped.
-        if sawHeader { return .needMoreData }
-        guard buffer.readableBytes >= 8 else { return .needMoreData }
-        return try decode(context: context, buffer: &buffer)
+        try decode(buffer: &buffer)
     }
 }
 

@@ -34,8 +34,6 @@ public final class WarrenServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let limit = MaxFrameSizeBox()
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(ServerFrameDecoder(limit: limit)))
-                    try channel.pipeline.syncOperations.addHandler(
                         AMQPConnectionHandler(broker: broker.value, frameLimit: limit))
                 }
             }
