@@ -53,7 +53,10 @@ extension AMQPChannel {
                 .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
         }
         try checkUserID(header)
-        let message = Message(exchange: m.exchange, routingKey: m.routingKey, header: header, body: body)
+        // Queued messages share the exchange's name and, while a publisher repeats it, one
+        // routing-key string, instead of each holding its own decoded copy.
+        if m.routingKey != lastRoutingKey { lastRoutingKey = m.routingKey }
+        let message = Message(exchange: exchange.name, routingKey: lastRoutingKey, header: header, body: body)
         if mode == .confirm { publishSequence += 1 }
         routedQueues.removeAll(keepingCapacity: true)
         vhost.route(

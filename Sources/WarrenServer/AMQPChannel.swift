@@ -45,6 +45,8 @@ final class AMQPChannel {
     /// Transaction mode: what waits for `tx.commit`.
     var transaction = PendingTransaction()
 
+    /// The routing key of the previous publish, shared by messages that repeat it.
+    var lastRoutingKey = ""
     /// Scratch space for routing results, reused by every publish on this channel.
     var routedQueues: [Queue] = []
     /// The queue named by an empty queue name in later queue methods.

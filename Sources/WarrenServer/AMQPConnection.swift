@@ -226,7 +226,14 @@ final class AMQPConnection {
         send(method, channel: channel)
         outbound.writeHeaderFrame(channel: channel, message.header)
         outbound.writeBodyFrames(channel: channel, message.body, maxFrameSize: handshake.tuning.frameMax)
+        // A consumer draining a backlog would otherwise have the whole backlog encoded before
+        // the first write. Handing the socket a chunk now lets writability (the channel's
+        // high-water mark) stop the dispatch loop until the client has read it.
+        if outbound.readableBytes >= Self.eagerFlushBytes { flush() }
     }
+
+    /// Outbound bytes that are written at once instead of at the end of the read cycle.
+    static let eagerFlushBytes = 128 * 1024
 
     func sendDelivery(channel: UInt16, _ method: AMQPMethod, _ message: Message) {
         sendContent(channel: channel, method, message)

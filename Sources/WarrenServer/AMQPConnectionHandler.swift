@@ -11,7 +11,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     private let broker: Broker
     private let frameLimit: MaxFrameSizeBox
-    private var decoder: NIOSingleStepByteToMessageProcessor<ServerFrameDecoder>
+    private var reader: ServerFrameReader
     private var inputBroken = false
     private var context: ChannelHandlerContext?
     private var connection: AMQPConnection?
@@ -25,7 +25,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     init(broker: Broker, frameLimit: MaxFrameSizeBox) {
         self.broker = broker
         self.frameLimit = frameLimit
-        self.decoder = NIOSingleStepByteToMessageProcessor(ServerFrameDecoder(limit: frameLimit))
+        self.reader = ServerFrameReader(limit: frameLimit)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,7 +57,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         // After a framing error the byte stream cannot be re-synchronised: ignore the rest.
         guard !inputBroken else { return }
         do {
-            try decoder.process(buffer: unwrapInboundIn(data)) { unit in
+            try reader.process(unwrapInboundIn(data)) { unit in
                 self.received(unit)
             }
         } catch let error as AMQPWireError {
