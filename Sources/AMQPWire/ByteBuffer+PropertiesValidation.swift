@@ -82,3 +82,23 @@ extension BasicProperties {
         }
     }
 }
+
+extension BasicProperties {
+    /// The `priority` property read straight from a content header's encoded properties
+    /// (priority queues need only this one field for every message they take).
+    public static func priority(in header: ContentHeader) -> UInt8? {
+        var bytes = header.encodedProperties
+        guard let flags: UInt16 = try? bytes.readAMQPInteger("property flags"), flags & priorityFlag != 0 else {
+            return nil
+        }
+        do {
+            if flags & contentTypeFlag != 0 { try bytes.skipShortString() }
+            if flags & contentEncodingFlag != 0 { try bytes.skipShortString() }
+            if flags & headersFlag != 0 { try bytes.skipFieldTable(depth: 0) }
+            if flags & deliveryModeFlag != 0 { let _: UInt8 = try bytes.readAMQPInteger("delivery mode") }
+            return try bytes.readAMQPInteger("priority")
+        } catch {
+            return nil
+        }
+    }
+}

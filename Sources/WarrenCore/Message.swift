@@ -29,10 +29,13 @@ public struct QueuedMessage: Sendable {
     public var sequence: UInt64
     /// Set once the message has been delivered and then requeued.
     public var redelivered: Bool
+    /// The priority lane it sits in (always 0 in a queue without `x-max-priority`).
+    public var priority: UInt8
 
-    public init(message: Message, sequence: UInt64, redelivered: Bool = false) {
+    public init(message: Message, sequence: UInt64, redelivered: Bool = false, priority: UInt8 = 0) {
         self.message = message
         self.sequence = sequence
         self.redelivered = redelivered
+        self.priority = priority
     }
 }

@@ -4,7 +4,7 @@ import DequeModule
 /// A queue: its ready messages in order, its consumers, and the count of messages handed out
 /// but not yet settled.
 ///
-/// Invariants: `ready` is ordered by `sequence` (requeues merge back into place); a message is
+/// Invariants: each lane of `ready` is ordered by `sequence` (requeues merge back into place); a message is
 /// either ready, or held by exactly one consumer owner (counted in `unackedCount`), or gone.
 /// All access happens on the broker's executor, so there are no locks.
 public final class Queue {
@@ -16,7 +16,7 @@ public final class Queue {
     public let exclusiveOwner: ConnectionID?
     public let arguments: FieldTable
 
-    public private(set) var ready = Deque<QueuedMessage>()
+    public private(set) var ready: ReadyMessages
     public private(set) var consumers: [Consumer] = []
     public private(set) var unackedCount = 0
     public private(set) var isDeleted = false
@@ -39,7 +39,13 @@ public final class Queue {
         self.autoDelete = autoDelete
         self.exclusiveOwner = exclusiveOwner
         self.arguments = arguments
+        let maxPriority = arguments["x-max-priority"]?.integerValue.flatMap(UInt8.init(exactly:))
+        self.ready = ReadyMessages(maxPriority: maxPriority ?? 0)
+        self.isPriorityQueue = maxPriority != nil
     }
+
+    /// Whether `x-max-priority` was given; only then is a message's priority property read.
+    public let isPriorityQueue: Bool
 
     public var messageCount: Int { ready.count }
     public var consumerCount: Int { consumers.count }
@@ -47,7 +53,8 @@ public final class Queue {
     /// Appends a routed message and hands out what consumers have room for.
     public func enqueue(_ message: Message) {
         guard !isDeleted else { return }
-        ready.append(QueuedMessage(message: message, sequence: nextSequence))
+        let lane = isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: message.header)) : 0
+        ready.append(QueuedMessage(message: message, sequence: nextSequence, priority: lane))
         nextSequence &+= 1
         dispatch()
     }
@@ -71,15 +78,10 @@ public final class Queue {
         unackedCount -= sorted.count
         guard !isDeleted else { return }
         sorted.sort { $0.sequence < $1.sequence }
-        var insertAt = 0
-        for var message in sorted {
-            message.redelivered = true
-            while insertAt < ready.count && ready[insertAt].sequence < message.sequence {
-                insertAt += 1
-            }
-            ready.insert(message, at: insertAt)
-            insertAt += 1
+        for index in sorted.indices {
+            sorted[index].redelivered = true
         }
+        ready.requeue(sorted)
         dispatch()
     }
 

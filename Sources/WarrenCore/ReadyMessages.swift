@@ -1,0 +1,73 @@
+import DequeModule
+
+/// A queue's ready messages: one FIFO lane per priority level, highest lane first.
+///
+/// A plain queue has a single lane, so its path is a deque append and pop. A priority queue
+/// (`x-max-priority` N) has N+1 lanes; a message's lane is its `priority` property capped at N,
+/// as in RabbitMQ, and requeued messages merge back into their lane by publish order.
+public struct ReadyMessages {
+    private var lanes: [Deque<QueuedMessage>]
+    public private(set) var count = 0
+    /// The highest priority level, 0 for a plain queue.
+    public let maxPriority: UInt8
+
+    public init(maxPriority: UInt8 = 0) {
+        self.maxPriority = maxPriority
+        self.lanes = Array(repeating: Deque(), count: Int(maxPriority) + 1)
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// The message the next pop would return.
+    public var first: QueuedMessage? {
+        lanes.last(where: { !$0.isEmpty })?.first
+    }
+
+    /// The lane a message with this `priority` property belongs in.
+    public func lane(forPriority priority: UInt8?) -> UInt8 {
+        Swift.min(priority ?? 0, maxPriority)
+    }
+
+    mutating func append(_ message: QueuedMessage) {
+        lanes[Int(message.priority)].append(message)
+        count += 1
+    }
+
+    mutating func popFirst() -> QueuedMessage? {
+        guard count > 0 else { return nil }
+        for lane in lanes.indices.reversed() where !lanes[lane].isEmpty {
+            count -= 1
+            return lanes[lane].popFirst()
+        }
+        return nil
+    }
+
+    /// Merges messages (sorted by sequence) back into their lanes at their original positions.
+    mutating func requeue(_ sorted: [QueuedMessage]) {
+        var insertAt = Array(repeating: 0, count: lanes.count)
+        for message in sorted {
+            let lane = Int(message.priority)
+            var index = insertAt[lane]
+            while index < lanes[lane].count && lanes[lane][index].sequence < message.sequence {
+                index += 1
+            }
+            lanes[lane].insert(message, at: index)
+            insertAt[lane] = index + 1
+            count += 1
+        }
+    }
+
+    mutating func removeAll() {
+        for lane in lanes.indices {
+            lanes[lane].removeAll()
+        }
+        count = 0
+    }
+}
+
+extension ReadyMessages: Sequence {
+    /// Messages in delivery order: highest lane first, FIFO within a lane.
+    public func makeIterator() -> some IteratorProtocol<QueuedMessage> {
+        lanes.reversed().joined().makeIterator()
+    }
+}
