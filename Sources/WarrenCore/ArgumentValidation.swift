@@ -111,7 +111,8 @@ enum ArgumentValidation {
     // MARK: Validators (nil = acceptable, otherwise RabbitMQ's error term)
 
     static func nonNegativeInteger(_ value: FieldValue) -> String? {
-        guard let number = value.integerValue else { return "{unacceptable_type,\(typeName(value))}" }
+        // RabbitMQ 3.10 reports a non-integer here as a quoted string, unlike the other checks.
+        guard let number = value.integerValue else { return "\"expected integer, got \(typeName(value))\"" }
         return number < 0 ? "{value_negative,\(number)}" : nil
     }
 

@@ -157,7 +157,7 @@ public final class VirtualHost {
             throw AMQPError(.accessRefused, "queue name '\(requestedName)' contains reserved prefix 'amq.*'")
         }
         let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
-        try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
+        // An existing queue is checked for equivalence only; new arguments are validated.
         if let existing = queues[queueName] {
             // A redeclare must match exclusivity exactly (RabbitMQ's strict check).
             if existing.exclusiveOwner != (exclusive ? connection : nil) {
@@ -176,6 +176,7 @@ public final class VirtualHost {
                 kind: "queue", name: queueName, vhost: name)
             return existing
         }
+        try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
         let queue = Queue(
             name: queueName, vhost: name, durable: durable, autoDelete: autoDelete,
             exclusiveOwner: exclusive ? connection : nil, arguments: arguments)
