@@ -473,7 +473,8 @@ def versions(kinds: list, warren_bin: Optional[str], perf: str) -> dict:
     if "warren" in kinds:
         commit = cmd(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]) or "?"
         dirty = cmd(["git", "-C", REPO, "status", "--porcelain", "--", "Sources", "Package.swift"])
-        v["warren"] = f"warren-server {warren_bin} at commit {commit}{' (+ local changes)' if dirty else ''}"
+        shown = os.path.relpath(warren_bin, REPO) if str(warren_bin).startswith(str(REPO)) else warren_bin
+        v["warren"] = f"warren-server {shown} at commit {commit}{' (+ local changes)' if dirty else ''}"
     v["perf"] = perf
     cpu = "?"
     try:
