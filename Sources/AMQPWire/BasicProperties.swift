@@ -51,7 +51,7 @@ extension BasicProperties {
     // Property-flag bits, most significant first; bit 0 would announce a further flags word.
     @usableFromInline static let contentTypeFlag: UInt16 = 1 << 15
     @usableFromInline static let contentEncodingFlag: UInt16 = 1 << 14
-    @usableFromInline static let headersFlag: UInt16 = 1 << 13
+    public static let headersFlag: UInt16 = 1 << 13
     @usableFromInline static let deliveryModeFlag: UInt16 = 1 << 12
     @usableFromInline static let priorityFlag: UInt16 = 1 << 11
     @usableFromInline static let correlationIDFlag: UInt16 = 1 << 10

@@ -24,6 +24,8 @@ public final class Consumer {
     public unowned let owner: any ConsumerOwner
     /// `basic.qos` prefetch-count in force when the consumer was created (0 = unlimited).
     public let prefetchLimit: UInt16
+    /// The `x-priority` consume argument: higher receives first while it has room (default 0).
+    public let priority: Int64
     /// Deliveries to this consumer not yet acknowledged.
     public var unackedCount: Int = 0
 
@@ -37,6 +39,7 @@ public final class Consumer {
         self.arguments = arguments
         self.owner = owner
         self.prefetchLimit = prefetchLimit
+        self.priority = arguments["x-priority"]?.integerValue ?? 0
     }
 
     /// Whether the consumer's own prefetch window has room.

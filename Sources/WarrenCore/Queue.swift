@@ -24,6 +24,9 @@ public final class Queue {
     private var hadConsumer = false
     private var nextSequence: UInt64 = 0
     private var roundRobinCursor = 0
+    /// Round-robin positions within each consumer priority level (only with `x-priority`).
+    private var priorityCursors: [Int64: Int] = [:]
+    private var hasPrioritizedConsumers = false
     private var isDispatching = false
 
     /// Called when the queue deletes itself (auto-delete), so its virtual host can forget it.
@@ -42,7 +45,11 @@ public final class Queue {
         let maxPriority = arguments["x-max-priority"]?.integerValue.flatMap(UInt8.init(exactly:))
         self.ready = ReadyMessages(maxPriority: maxPriority ?? 0)
         self.isPriorityQueue = maxPriority != nil
+        self.isSingleActiveConsumer = arguments["x-single-active-consumer"] == .bool(true)
     }
+
+    /// `x-single-active-consumer`: one consumer at a time receives, the first registered.
+    public let isSingleActiveConsumer: Bool
 
     /// Whether `x-max-priority` was given; only then is a message's priority property read.
     public let isPriorityQueue: Bool
@@ -92,8 +99,17 @@ public final class Queue {
         return count
     }
 
+    /// Adds a consumer. Consumers are kept by `x-priority`, highest first, in arrival order within
+    /// a priority; a single-active-consumer queue keeps arrival order only.
     public func addConsumer(_ consumer: Consumer) {
-        consumers.append(consumer)
+        if isSingleActiveConsumer || consumer.priority == 0 && !hasPrioritizedConsumers {
+            consumers.append(consumer)
+        } else {
+            let index = consumers.firstIndex { $0.priority < consumer.priority } ?? consumers.count
+            consumers.insert(consumer, at: index)
+            if index <= roundRobinCursor && index < consumers.count - 1 { roundRobinCursor += 1 }
+        }
+        hasPrioritizedConsumers = hasPrioritizedConsumers || consumer.priority != 0
         hadConsumer = true
         dispatch()
     }
@@ -103,9 +119,13 @@ public final class Queue {
         guard let index = consumers.firstIndex(where: { $0 === consumer }) else { return }
         consumers.remove(at: index)
         if roundRobinCursor > index { roundRobinCursor -= 1 }
+        hasPrioritizedConsumers = consumers.contains { $0.priority != 0 }
         if autoDelete && hadConsumer && consumers.isEmpty && !isDeleted {
             onAutoDelete?(self)
+            return
         }
+        // With a single active consumer, the next one in line takes over now.
+        if isSingleActiveConsumer && index == 0 { dispatch() }
     }
 
     /// Marks the queue deleted and cancels its consumers; returns the ready count it had.
@@ -138,14 +158,42 @@ public final class Queue {
         }
     }
 
+    /// The consumer that gets the next message: only the first one on a single-active-consumer
+    /// queue; otherwise the highest `x-priority` level with any room, round-robin within it.
     private func nextConsumerWithRoom() -> Consumer? {
-        let count = consumers.count
+        if isSingleActiveConsumer {
+            guard let active = consumers.first, active.hasPrefetchRoom, active.owner.canDeliver(to: active) else {
+                return nil
+            }
+            return active
+        }
+        guard hasPrioritizedConsumers else {
+            return nextWithRoom(in: 0..<consumers.count, cursor: &roundRobinCursor)
+        }
+        var start = 0
+        while start < consumers.count {
+            let priority = consumers[start].priority
+            var end = start + 1
+            while end < consumers.count && consumers[end].priority == priority { end += 1 }
+            var cursor = priorityCursors[priority, default: 0]
+            if let consumer = nextWithRoom(in: start..<end, cursor: &cursor) {
+                priorityCursors[priority] = cursor
+                return consumer
+            }
+            start = end
+        }
+        return nil
+    }
+
+    /// Round-robin over `range` of `consumers`, from `cursor` (an offset into the range).
+    private func nextWithRoom(in range: Range<Int>, cursor: inout Int) -> Consumer? {
+        let count = range.count
         guard count > 0 else { return nil }
         for offset in 0..<count {
-            let index = (roundRobinCursor + offset) % count
-            let consumer = consumers[index]
+            let position = (cursor + offset) % count
+            let consumer = consumers[range.lowerBound + position]
             if consumer.hasPrefetchRoom && consumer.owner.canDeliver(to: consumer) {
-                roundRobinCursor = (index + 1) % count
+                cursor = (position + 1) % count
                 return consumer
             }
         }

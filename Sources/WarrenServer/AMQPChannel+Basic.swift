@@ -56,12 +56,15 @@ extension AMQPChannel {
         // Queued messages share the exchange's name and, while a publisher repeats it, one
         // routing-key string, instead of each holding its own decoded copy.
         if m.routingKey != lastRoutingKey { lastRoutingKey = m.routingKey }
-        let message = Message(exchange: exchange.name, routingKey: lastRoutingKey, header: header, body: body)
+        var message = Message(exchange: exchange.name, routingKey: lastRoutingKey, header: header, body: body)
+        let senderSelected = try senderSelectedDistribution(&message)
         if mode == .confirm { publishSequence += 1 }
         routedQueues.removeAll(keepingCapacity: true)
-        vhost.route(
-            exchange: exchange, routingKey: message.routingKey, headers: { try? message.header.properties().headers },
-            into: &routedQueues)
+        let headers = { [message] in try? message.header.properties().headers }
+        vhost.route(exchange: exchange, routingKey: message.routingKey, headers: headers, into: &routedQueues)
+        for key in senderSelected?.routingKeys ?? [] {
+            vhost.route(exchange: exchange, routingKey: key, headers: headers, into: &routedQueues)
+        }
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))
@@ -69,6 +72,21 @@ extension AMQPChannel {
         }
         enqueue(message, into: routedQueues, mandatory: m.mandatory)
         if mode == .confirm { confirm(publishSequence) }
+    }
+
+    /// Reads `CC`/`BCC` (only messages that carry headers pay for the look), and strips `BCC`
+    /// from the message that will be delivered.
+    private func senderSelectedDistribution(_ message: inout Message) throws -> SenderSelectedDistribution? {
+        guard message.header.propertyFlags & BasicProperties.headersFlag != 0,
+            var properties = try? message.header.properties(), let headers = properties.headers,
+            let distribution = try SenderSelectedDistribution(headers: headers)
+        else { return nil }
+        if headers["BCC"] != nil {
+            properties.headers?["BCC"] = nil
+            message.header = try ContentHeader(
+                classID: message.header.classID, bodySize: message.header.bodySize, properties: properties)
+        }
+        return distribution
     }
 
     /// RabbitMQ's validated `user-id`: if set, it must name the authenticated user.
