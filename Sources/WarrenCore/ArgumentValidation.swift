@@ -3,7 +3,7 @@ import AMQPWire
 /// The `x-` arguments Warren understands on `queue.declare` and `exchange.declare`, one
 /// validator per argument kind, with RabbitMQ's error terms (`{value_negative,-1}`,
 /// `{unacceptable_type,longstr}`) so that clients and operators see the same text.
-enum ArgumentValidation {
+public enum ArgumentValidation {
     typealias Validator = @Sendable (FieldValue) -> String?
 
     /// Queue arguments RabbitMQ validates, and compares on a redeclare.
@@ -86,7 +86,7 @@ enum ArgumentValidation {
     }
 
     /// RabbitMQ's name for a field type, as it appears in its error texts.
-    static func typeName(_ value: FieldValue) -> String {
+    public static func typeName(_ value: FieldValue) -> String {
         switch value {
         case .bool: "bool"
         case .int8: "byte"

@@ -124,8 +124,17 @@ public final class Queue {
             onAutoDelete?(self)
             return
         }
-        // With a single active consumer, the next one in line takes over now.
-        if isSingleActiveConsumer && index == 0 { dispatch() }
+        // With a single active consumer, the waiting consumer with the highest `x-priority`
+        // (the earliest among equals) takes over now, as in RabbitMQ.
+        if isSingleActiveConsumer && index == 0,
+            let next = consumers.indices.max(by: { a, b in
+                consumers[a].priority < consumers[b].priority
+                    || (consumers[a].priority == consumers[b].priority && a > b)
+            })
+        {
+            consumers.insert(consumers.remove(at: next), at: 0)
+            dispatch()
+        }
     }
 
     /// Marks the queue deleted and cancels its consumers; returns the ready count it had.

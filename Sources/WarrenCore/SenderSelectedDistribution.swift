@@ -20,7 +20,7 @@ public struct SenderSelectedDistribution: Equatable {
         guard case .array(let items) = value else {
             throw AMQPError(
                 .preconditionFailed,
-                "invalid header '\(key)': expected an array of routing keys, got \(ArgumentValidation.typeName(value))")
+                "invalid message: {unacceptable_type_in_header,\"\(key)\",\(ArgumentValidation.typeName(value))}")
         }
         return items.compactMap(\.stringValue)
     }

@@ -270,12 +270,20 @@ public final class VirtualHost {
 
     /// Appends the routed queues to `result`, which the caller reuses from publish to publish.
     ///
-    /// The common case (one exchange, no exchange-to-exchange bindings) allocates nothing: the
-    /// worklist and the set of visited exchanges are created only when a binding leads to
-    /// another exchange or to an alternate exchange.
-    public func route(exchange: Exchange, routingKey: String, headers: () -> FieldTable?, into result: inout [Queue]) {
+    /// `extraRoutingKeys` are the sender-selected `CC`/`BCC` keys: every exchange on the way
+    /// matches all keys, and an alternate exchange is used only when none of them matched. The
+    /// common case (one exchange, one key, no exchange-to-exchange bindings) allocates nothing:
+    /// the worklist and the set of visited exchanges exist only when a binding leads to another
+    /// exchange or to an alternate exchange.
+    public func route(
+        exchange: Exchange, routingKey: String, extraRoutingKeys: [String] = [], headers: () -> FieldTable?,
+        into result: inout [Queue]
+    ) {
         if exchange.isDefault {
             if let queue = queues[routingKey] { result.append(queue) }
+            for key in extraRoutingKeys {
+                if let queue = queues[key], !result.contains(where: { $0 === queue }) { result.append(queue) }
+            }
             return
         }
         var pending: [Exchange] = []
@@ -284,7 +292,7 @@ public final class VirtualHost {
         var index = 0
         while true {
             var matchedAny = false
-            current.route(routingKey: routingKey, headers: headers) { destination in
+            let found: (BindingDestination) -> Void = { destination in
                 matchedAny = true
                 switch destination {
                 case .queue(let queue):
@@ -293,6 +301,10 @@ public final class VirtualHost {
                     if seen.isEmpty { seen.insert(ObjectIdentifier(exchange)) }
                     if seen.insert(ObjectIdentifier(next)).inserted { pending.append(next) }
                 }
+            }
+            current.route(routingKey: routingKey, headers: headers, found: found)
+            for key in extraRoutingKeys {
+                current.route(routingKey: key, headers: headers, found: found)
             }
             if !matchedAny, let alternateName = current.alternateExchange, let alternate = exchanges[alternateName] {
                 if seen.isEmpty { seen.insert(ObjectIdentifier(exchange)) }

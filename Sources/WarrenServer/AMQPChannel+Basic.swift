@@ -23,7 +23,16 @@ extension AMQPChannel {
         guard consumers[tag] == nil else {
             throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
         }
-        if queue.consumers.contains(where: \.exclusive) || (m.exclusive && queue.consumerCount > 0) {
+        if let priority = m.arguments["x-priority"], priority.integerValue == nil {
+            throw AMQPError(
+                .preconditionFailed,
+                "invalid arg 'x-priority' for queue '\(queue.name)' in vhost '\(vhost.name)': \"expected integer, got \(ArgumentValidation.typeName(priority))\""
+            )
+        }
+        // A single-active-consumer queue refuses exclusive consumers outright, as RabbitMQ does.
+        if queue.consumers.contains(where: \.exclusive)
+            || (m.exclusive && (queue.consumerCount > 0 || queue.isSingleActiveConsumer))
+        {
             throw AMQPError(.accessRefused, "queue '\(queue.name)' in vhost '\(vhost.name)' in exclusive use")
         }
         let consumer = Consumer(
@@ -61,10 +70,9 @@ extension AMQPChannel {
         if mode == .confirm { publishSequence += 1 }
         routedQueues.removeAll(keepingCapacity: true)
         let headers = { [message] in try? message.header.properties().headers }
-        vhost.route(exchange: exchange, routingKey: message.routingKey, headers: headers, into: &routedQueues)
-        for key in senderSelected?.routingKeys ?? [] {
-            vhost.route(exchange: exchange, routingKey: key, headers: headers, into: &routedQueues)
-        }
+        vhost.route(
+            exchange: exchange, routingKey: message.routingKey, extraRoutingKeys: senderSelected?.routingKeys ?? [],
+            headers: headers, into: &routedQueues)
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))

@@ -107,15 +107,17 @@ final class AMQPChannel {
     /// Releases everything the channel holds: cancels its consumers and requeues its
     /// unacknowledged deliveries, as when the client closes it or the connection drops.
     func release() {
-        for (consumer, queue) in consumers.values {
-            queue.removeConsumer(consumer)
-        }
-        consumers.removeAll()
-        // Settlements waiting for tx.commit never happened: those deliveries go back too.
+        // Nothing more is delivered to this channel; unacked messages go back before its
+        // consumers leave, so a single-active-consumer successor receives them first.
+        isClosing = true
         let uncommitted = transaction.settlements.flatMap(\.deliveries)
         transaction = PendingTransaction()
         requeueAll(Array(unacked) + uncommitted)
         unacked.removeAll()
+        for (consumer, queue) in consumers.values {
+            queue.removeConsumer(consumer)
+        }
+        consumers.removeAll()
     }
 
     /// Puts deliveries back on their queues (in original order) and lets the queues dispatch.
