@@ -39,8 +39,8 @@ struct TopicTrie {
     /// Calls `found` for every destination whose pattern matches `routingKey` (possibly more
     /// than once for the same destination; callers de-duplicate).
     func match(_ routingKey: String, found: (BindingDestination) -> Void) {
-        let words = Self.words(routingKey)
-        Self.match(node: root, words: words[...], found: found)
+        // RabbitMQ splits on dots, but an empty key is zero words, not one empty word.
+        Self.match(node: root, rest: routingKey.isEmpty ? nil : routingKey[...], found: found)
     }
 
     /// RabbitMQ splits on dots, but an empty key is zero words, not one empty word.
@@ -48,23 +48,34 @@ struct TopicTrie {
         key.isEmpty ? [] : key.split(separator: ".", omittingEmptySubsequences: false)
     }
 
-    private static func match(node: Node, words: ArraySlice<Substring>, found: (BindingDestination) -> Void) {
+    /// The first word of `rest`, and what follows its dot (nil when it was the last word).
+    /// Walking the key in place keeps matching free of allocations.
+    private static func splitWord(_ rest: Substring) -> (word: Substring, tail: Substring?) {
+        guard let dot = rest.firstIndex(of: ".") else { return (rest, nil) }
+        return (rest[..<dot], rest[rest.index(after: dot)...])
+    }
+
+    /// `rest` is the part of the routing key still to match, nil once every word is used.
+    private static func match(node: Node, rest: Substring?, found: (BindingDestination) -> Void) {
         if let hash = node.children["#"] {
             // `#` may swallow zero words, or any number of them.
-            for skip in 0...words.count {
-                match(node: hash, words: words.dropFirst(skip), found: found)
+            var remaining = rest
+            while true {
+                match(node: hash, rest: remaining, found: found)
+                guard let current = remaining else { break }
+                remaining = splitWord(current).tail
             }
         }
-        guard let word = words.first else {
+        guard let rest else {
             node.destinations.forEach(found)
             return
         }
-        let rest = words.dropFirst()
+        let (word, tail) = splitWord(rest)
         if let exact = node.children[word] {
-            match(node: exact, words: rest, found: found)
+            match(node: exact, rest: tail, found: found)
         }
         if word != "*", let star = node.children["*"] {
-            match(node: star, words: rest, found: found)
+            match(node: star, rest: tail, found: found)
         }
     }
 }
