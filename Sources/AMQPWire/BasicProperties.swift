@@ -56,7 +56,7 @@ extension BasicProperties {
     @usableFromInline static let priorityFlag: UInt16 = 1 << 11
     @usableFromInline static let correlationIDFlag: UInt16 = 1 << 10
     @usableFromInline static let replyToFlag: UInt16 = 1 << 9
-    @usableFromInline static let expirationFlag: UInt16 = 1 << 8
+    public static let expirationFlag: UInt16 = 1 << 8
     @usableFromInline static let messageIDFlag: UInt16 = 1 << 7
     @usableFromInline static let timestampFlag: UInt16 = 1 << 6
     @usableFromInline static let typeFlag: UInt16 = 1 << 5

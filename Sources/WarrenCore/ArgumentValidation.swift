@@ -9,7 +9,7 @@ public enum ArgumentValidation {
     /// Queue arguments RabbitMQ validates, and compares on a redeclare.
     static let queueValidators: [(String, Validator)] = [
         ("x-expires", positiveInteger),
-        ("x-message-ttl", nonNegativeInteger),
+        ("x-message-ttl", messageTTL),
         ("x-dead-letter-exchange", longString),
         ("x-dead-letter-routing-key", longString),
         ("x-max-length", nonNegativeInteger),
@@ -114,6 +114,15 @@ public enum ArgumentValidation {
         // RabbitMQ 3.10 reports a non-integer here as a quoted string, unlike the other checks.
         guard let number = value.integerValue else { return "\"expected integer, got \(typeName(value))\"" }
         return number < 0 ? "{value_negative,\(number)}" : nil
+    }
+
+    /// Like a per-message expiration: from 0 to RabbitMQ's ten-year limit.
+    static func messageTTL(_ value: FieldValue) -> String? {
+        if let problem = nonNegativeInteger(value) { return problem }
+        guard let number = value.integerValue, number <= MessageExpiration.maximum else {
+            return "{value_too_large,\(value.integerValue ?? 0)}"
+        }
+        return nil
     }
 
     static func positiveInteger(_ value: FieldValue) -> String? {

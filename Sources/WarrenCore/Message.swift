@@ -11,12 +11,17 @@ public struct Message: Sendable {
     public var routingKey: String
     public var header: ContentHeader
     public var body: ByteBuffer
+    /// The parsed `expiration` property in milliseconds, if it has one.
+    public var expiration: UInt64?
 
-    public init(exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer) {
+    public init(
+        exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer, expiration: UInt64? = nil
+    ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.header = header
         self.body = body
+        self.expiration = expiration
     }
 
     public var bodySize: Int { body.readableBytes }
@@ -31,11 +36,28 @@ public struct QueuedMessage: Sendable {
     public var redelivered: Bool
     /// The priority lane it sits in (always 0 in a queue without `x-max-priority`).
     public var priority: UInt8
+    /// When it expires, in ``BrokerClock`` milliseconds; 0 for never. Fixed at enqueue, so a
+    /// requeued message keeps its original deadline.
+    public var expiresAt: UInt64
 
-    public init(message: Message, sequence: UInt64, redelivered: Bool = false, priority: UInt8 = 0) {
+    public init(
+        message: Message, sequence: UInt64, redelivered: Bool = false, priority: UInt8 = 0, expiresAt: UInt64 = 0
+    ) {
         self.message = message
         self.sequence = sequence
         self.redelivered = redelivered
         self.priority = priority
+        self.expiresAt = expiresAt
+    }
+
+    /// Due for removal: its deadline has come.
+    func isExpired(at now: UInt64) -> Bool {
+        expiresAt != 0 && expiresAt <= now
+    }
+
+    /// Too old to hand out: its deadline has passed. A message whose deadline is this very
+    /// millisecond (TTL 0) may still go to a consumer that is ready for it.
+    func isPastDeadline(at now: UInt64) -> Bool {
+        expiresAt != 0 && expiresAt < now
     }
 }

@@ -32,6 +32,13 @@ public final class Queue {
     /// Called when the queue deletes itself (auto-delete), so its virtual host can forget it.
     var onAutoDelete: ((Queue) -> Void)?
 
+    /// `x-message-ttl` in milliseconds.
+    public let messageTTL: UInt64?
+    var clock: any BrokerClock = MonotonicClock()
+    weak var expiryScheduler: (any ExpiryScheduler)?
+    /// The deadline the scheduler was last asked for (0 = none pending).
+    private var scheduledExpiry: UInt64 = 0
+
     public init(
         name: String, vhost: String, durable: Bool, autoDelete: Bool, exclusiveOwner: ConnectionID?,
         arguments: FieldTable
@@ -46,6 +53,7 @@ public final class Queue {
         self.ready = ReadyMessages(maxPriority: maxPriority ?? 0)
         self.isPriorityQueue = maxPriority != nil
         self.isSingleActiveConsumer = arguments["x-single-active-consumer"] == .bool(true)
+        self.messageTTL = arguments["x-message-ttl"]?.integerValue.flatMap(UInt64.init(exactly:))
     }
 
     /// `x-single-active-consumer`: one consumer at a time receives, the first registered.
@@ -61,14 +69,49 @@ public final class Queue {
     public func enqueue(_ message: Message) {
         guard !isDeleted else { return }
         let lane = isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: message.header)) : 0
-        ready.append(QueuedMessage(message: message, sequence: nextSequence, priority: lane))
+        var expiresAt: UInt64 = 0
+        if messageTTL != nil || message.expiration != nil {
+            // The lower of the queue's TTL and the message's expiration wins.
+            expiresAt = clock.milliseconds() + min(messageTTL ?? .max / 2, message.expiration ?? .max / 2)
+        }
+        ready.append(QueuedMessage(message: message, sequence: nextSequence, priority: lane, expiresAt: expiresAt))
         nextSequence &+= 1
         dispatch()
+        if expiresAt != 0 {
+            // A TTL of 0 means "now, unless a consumer took it just above".
+            expireMessages()
+        }
+    }
+
+    /// Removes the messages whose deadline has passed from the heads of the lanes, and asks
+    /// for a timer at the next deadline.
+    public func expireMessages() {
+        _ = ready.removeExpiredHeads(at: clock.milliseconds())
+        let next = ready.earliestHeadDeadline
+        if next != 0 && (scheduledExpiry == 0 || next < scheduledExpiry) {
+            scheduledExpiry = next
+            expiryScheduler?.schedule(self, at: next)
+        }
+    }
+
+    /// The scheduler's timer: expire what is due and schedule the next deadline.
+    public func expiryTimerFired() {
+        scheduledExpiry = 0
+        guard !isDeleted else { return }
+        expireMessages()
+    }
+
+    /// The next ready message that has not expired; expired ones met on the way are dropped.
+    private func popUnexpired() -> QueuedMessage? {
+        while let head = ready.popFirst() {
+            if head.expiresAt == 0 || !head.isPastDeadline(at: clock.milliseconds()) { return head }
+        }
+        return nil
     }
 
     /// Takes the head message for `basic.get`; the caller holds it unless it asked for no-ack.
     public func get(noAck: Bool) -> QueuedMessage? {
-        guard let head = ready.popFirst() else { return nil }
+        guard let head = popUnexpired() else { return nil }
         if !noAck { unackedCount += 1 }
         return head
     }
@@ -90,6 +133,7 @@ public final class Queue {
         }
         ready.requeue(sorted)
         dispatch()
+        if sorted.contains(where: { $0.expiresAt != 0 }) { expireMessages() }
     }
 
     /// Drops every ready message; returns how many there were.
@@ -158,7 +202,7 @@ public final class Queue {
         isDispatching = true
         defer { isDispatching = false }
         while !ready.isEmpty, let consumer = nextConsumerWithRoom() {
-            guard let message = ready.popFirst() else { break }
+            guard let message = popUnexpired() else { break }
             if !consumer.noAck {
                 unackedCount += 1
                 consumer.unackedCount += 1

@@ -57,6 +57,31 @@ public struct ReadyMessages {
         }
     }
 
+    /// Drops expired messages from the head of each lane (where RabbitMQ expires them too);
+    /// returns how many.
+    mutating func removeExpiredHeads(at now: UInt64) -> Int {
+        var removed = 0
+        for lane in lanes.indices {
+            while let head = lanes[lane].first, head.isExpired(at: now) {
+                lanes[lane].removeFirst()
+                removed += 1
+            }
+        }
+        count -= removed
+        return removed
+    }
+
+    /// The earliest deadline among the lanes' heads (0 when none expires).
+    var earliestHeadDeadline: UInt64 {
+        var earliest: UInt64 = 0
+        for lane in lanes {
+            if let deadline = lane.first?.expiresAt, deadline != 0, earliest == 0 || deadline < earliest {
+                earliest = deadline
+            }
+        }
+        return earliest
+    }
+
     mutating func removeAll() {
         for lane in lanes.indices {
             lanes[lane].removeAll()

@@ -7,6 +7,9 @@ public final class VirtualHost {
     public private(set) var exchanges: [String: Exchange] = [:]
     public private(set) var queues: [String: Queue] = [:]
     private var queueNames = ServerNamedQueueNames()
+    /// The time queues measure message deadlines in, and who runs their expiry timers.
+    public var clock: any BrokerClock = MonotonicClock()
+    public weak var expiryScheduler: (any ExpiryScheduler)?
 
     /// The exchanges every RabbitMQ virtual host starts with.
     public static let predeclaredExchanges: [(String, ExchangeKind)] = [
@@ -180,6 +183,8 @@ public final class VirtualHost {
         let queue = Queue(
             name: queueName, vhost: name, durable: durable, autoDelete: autoDelete,
             exclusiveOwner: exclusive ? connection : nil, arguments: arguments)
+        queue.clock = clock
+        queue.expiryScheduler = expiryScheduler
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }

@@ -65,7 +65,9 @@ extension AMQPChannel {
         // Queued messages share the exchange's name and, while a publisher repeats it, one
         // routing-key string, instead of each holding its own decoded copy.
         if m.routingKey != lastRoutingKey { lastRoutingKey = m.routingKey }
-        var message = Message(exchange: exchange.name, routingKey: lastRoutingKey, header: header, body: body)
+        var message = Message(
+            exchange: exchange.name, routingKey: lastRoutingKey, header: header, body: body,
+            expiration: try MessageExpiration.of(header))
         let senderSelected = try senderSelectedDistribution(&message)
         if mode == .confirm { publishSequence += 1 }
         routedQueues.removeAll(keepingCapacity: true)

@@ -17,10 +17,16 @@ final class Broker {
     private var flushing: [AMQPConnection] = []
     private var nextConnectionID: UInt64 = 1
 
-    init(settings: BrokerSettings, logger: Logger) {
+    /// Message-expiry timers; kept here because virtual hosts hold their scheduler weakly.
+    private let expiryScheduler: (any ExpiryScheduler)?
+
+    init(settings: BrokerSettings, logger: Logger, expiryScheduler: (any ExpiryScheduler)? = nil) {
         self.settings = settings
         self.logger = logger
-        self.vhosts = ["/": VirtualHost(name: "/")]
+        self.expiryScheduler = expiryScheduler
+        let vhost = VirtualHost(name: "/")
+        vhost.expiryScheduler = expiryScheduler
+        self.vhosts = ["/": vhost]
     }
 
     func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)

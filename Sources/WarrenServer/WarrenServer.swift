@@ -22,7 +22,9 @@ public final class WarrenServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let broker = try await loop.submit {
-            NIOLoopBound(Broker(settings: settings, logger: logger), eventLoop: loop)
+            NIOLoopBound(
+                Broker(settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop)),
+                eventLoop: loop)
         }.get()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

@@ -1,0 +1,100 @@
+import AMQPWire
+import NIOCore
+import Testing
+
+@testable import WarrenCore
+
+/// A clock the test moves by hand.
+final class ManualClock: BrokerClock {
+    var now: UInt64 = 1_000
+
+    func milliseconds() -> UInt64 { now }
+}
+
+/// Records the deadlines a queue asks for instead of running timers.
+final class RecordingScheduler: ExpiryScheduler {
+    var deadlines: [UInt64] = []
+
+    func schedule(_ queue: Queue, at deadline: UInt64) {
+        deadlines.append(deadline)
+    }
+}
+
+@Suite("Message TTL and expiration")
+struct MessageExpiryTests {
+    let clock = ManualClock()
+    let scheduler = RecordingScheduler()
+
+    func queue(_ arguments: FieldTable = [:]) -> Queue {
+        let queue = makeQueue("q", arguments: arguments)
+        queue.clock = clock
+        queue.expiryScheduler = scheduler
+        return queue
+    }
+
+    func message(_ text: String, expiration: UInt64? = nil) throws -> Message {
+        var message = try makeMessage(text)
+        message.expiration = expiration
+        return message
+    }
+
+    @Test("x-message-ttl: expired messages leave on the timer and are never handed out")
+    func queueTTL() throws {
+        let queue = queue(["x-message-ttl": .int32(100)])
+        queue.enqueue(try message("old"))
+        clock.now += 50
+        queue.enqueue(try message("young"))
+        #expect(scheduler.deadlines == [1_100])
+        clock.now = 1_100
+        queue.expiryTimerFired()
+        #expect(queue.ready.map(bodyText) == ["young"])
+        #expect(scheduler.deadlines == [1_100, 1_150])
+        clock.now = 1_200
+        #expect(queue.get(noAck: true) == nil)
+        #expect(queue.messageCount == 0)
+    }
+
+    @Test("the lower of the queue TTL and the message expiration wins")
+    func lowerWins() throws {
+        let queue = queue(["x-message-ttl": .int32(100)])
+        queue.enqueue(try message("short", expiration: 10))
+        queue.enqueue(try message("long", expiration: 5_000))
+        #expect(queue.ready.map(\.expiresAt) == [1_010, 1_100])
+    }
+
+    @Test("TTL 0 drops the message unless a consumer takes it at once")
+    func ttlZero() throws {
+        let queue = queue(["x-message-ttl": .int32(0)])
+        queue.enqueue(try message("dropped"))
+        #expect(queue.messageCount == 0)
+        let owner = FakeConsumerOwner()
+        queue.addConsumer(owner.makeConsumer("c", noAck: true))
+        queue.enqueue(try message("delivered"))
+        #expect(owner.deliveries.map(\.body) == ["delivered"])
+    }
+
+    @Test("a requeued message keeps its original deadline")
+    func requeueKeepsDeadline() throws {
+        let queue = queue(["x-message-ttl": .int32(100)])
+        queue.enqueue(try message("m"))
+        let held = try #require(queue.get(noAck: false))
+        clock.now = 1_500
+        queue.requeue([held])
+        #expect(queue.messageCount == 0)
+    }
+
+    @Test("expiration strings follow RabbitMQ's parser and error terms")
+    func parse() throws {
+        #expect(try MessageExpiration.parse("0") == 0)
+        #expect(try MessageExpiration.parse("+25") == 25)
+        #expect(throws: AMQPError(.preconditionFailed, "invalid expiration 'abc': no_integer")) {
+            try MessageExpiration.parse("abc")
+        }
+        #expect(throws: AMQPError(.preconditionFailed, "invalid expiration '-1': {value_negative,-1}")) {
+            try MessageExpiration.parse("-1")
+        }
+        #expect(throws: AMQPError(.preconditionFailed, "invalid expiration '1.5': {leftover_string,\".5\"}")) {
+            try MessageExpiration.parse("1.5")
+        }
+    }
+}
