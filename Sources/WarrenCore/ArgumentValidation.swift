@@ -8,7 +8,7 @@ public enum ArgumentValidation {
 
     /// Queue arguments RabbitMQ validates, and compares on a redeclare.
     static let queueValidators: [(String, Validator)] = [
-        ("x-expires", positiveInteger),
+        ("x-expires", queueExpiry),
         ("x-message-ttl", messageTTL),
         ("x-dead-letter-exchange", longString),
         ("x-dead-letter-routing-key", longString),
@@ -123,6 +123,12 @@ public enum ArgumentValidation {
             return "{value_too_large,\(value.integerValue ?? 0)}"
         }
         return nil
+    }
+
+    /// Above zero, up to the same ten-year limit.
+    static func queueExpiry(_ value: FieldValue) -> String? {
+        if let problem = positiveInteger(value) { return problem }
+        return messageTTL(value)
     }
 
     static func positiveInteger(_ value: FieldValue) -> String? {

@@ -34,6 +34,11 @@ public final class Queue {
 
     /// `x-message-ttl` in milliseconds.
     public let messageTTL: UInt64?
+    /// `x-expires` in milliseconds: the queue is deleted after being unused this long.
+    public let expiresAfter: UInt64?
+    private var lastUsed: UInt64 = 0
+    /// Called when `x-expires` runs out, so the virtual host deletes the queue.
+    var onExpire: ((Queue) -> Void)?
     var clock: any BrokerClock = MonotonicClock()
     weak var expiryScheduler: (any ExpiryScheduler)?
     /// The deadline the scheduler was last asked for (0 = none pending).
@@ -54,6 +59,7 @@ public final class Queue {
         self.isPriorityQueue = maxPriority != nil
         self.isSingleActiveConsumer = arguments["x-single-active-consumer"] == .bool(true)
         self.messageTTL = arguments["x-message-ttl"]?.integerValue.flatMap(UInt64.init(exactly:))
+        self.expiresAfter = arguments["x-expires"]?.integerValue.flatMap(UInt64.init(exactly:))
     }
 
     /// `x-single-active-consumer`: one consumer at a time receives, the first registered.
@@ -88,17 +94,38 @@ public final class Queue {
     public func expireMessages() {
         _ = ready.removeExpiredHeads(at: clock.milliseconds())
         let next = ready.earliestHeadDeadline
-        if next != 0 && (scheduledExpiry == 0 || next < scheduledExpiry) {
-            scheduledExpiry = next
-            expiryScheduler?.schedule(self, at: next)
+        if next != 0 { requestTimer(at: next) }
+    }
+
+    /// Asks for a timer unless an earlier one is already pending; each firing re-derives the
+    /// next deadline, so one pending timer per queue is enough.
+    private func requestTimer(at deadline: UInt64) {
+        if scheduledExpiry == 0 || deadline < scheduledExpiry {
+            scheduledExpiry = deadline
+            expiryScheduler?.schedule(self, at: deadline)
         }
     }
 
-    /// The scheduler's timer: expire what is due and schedule the next deadline.
+    /// The scheduler's timer: expire what is due, delete the queue if it has been unused for
+    /// `x-expires`, and schedule the next deadline.
     public func expiryTimerFired() {
         scheduledExpiry = 0
         guard !isDeleted else { return }
         expireMessages()
+        guard let expiresAfter, consumers.isEmpty else { return }
+        let due = lastUsed + expiresAfter
+        if clock.milliseconds() >= due {
+            onExpire?(self)
+        } else {
+            requestTimer(at: due)
+        }
+    }
+
+    /// Records a use for `x-expires`: a declare, a `basic.get`, or consumers coming and going.
+    public func markUsed() {
+        guard let expiresAfter else { return }
+        lastUsed = clock.milliseconds()
+        requestTimer(at: lastUsed + expiresAfter)
     }
 
     /// The next ready message that has not expired; expired ones met on the way are dropped.
@@ -111,6 +138,7 @@ public final class Queue {
 
     /// Takes the head message for `basic.get`; the caller holds it unless it asked for no-ack.
     public func get(noAck: Bool) -> QueuedMessage? {
+        markUsed()
         guard let head = popUnexpired() else { return nil }
         if !noAck { unackedCount += 1 }
         return head
@@ -164,6 +192,7 @@ public final class Queue {
         consumers.remove(at: index)
         if roundRobinCursor > index { roundRobinCursor -= 1 }
         hasPrioritizedConsumers = consumers.contains { $0.priority != 0 }
+        if consumers.isEmpty { markUsed() }
         if autoDelete && hadConsumer && consumers.isEmpty && !isDeleted {
             onAutoDelete?(self)
             return

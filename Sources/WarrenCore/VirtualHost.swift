@@ -154,7 +154,10 @@ public final class VirtualHost {
     ) throws -> Queue {
         if passive {
             if requestedName.isEmpty { throw AMQPError.noQueue(requestedName, vhost: name) }
-            return try queue(named: requestedName, usableBy: connection)
+            let queue = try queue(named: requestedName, usableBy: connection)
+            // A passive declare counts as a use for x-expires, as in RabbitMQ.
+            queue.markUsed()
+            return queue
         }
         if requestedName.hasPrefix("amq.") {
             throw AMQPError(.accessRefused, "queue name '\(requestedName)' contains reserved prefix 'amq.*'")
@@ -177,6 +180,7 @@ public final class VirtualHost {
                 current: existing.arguments, received: arguments,
                 keys: ArgumentValidation.equivalenceCheckedQueueArguments,
                 kind: "queue", name: queueName, vhost: name)
+            existing.markUsed()
             return existing
         }
         try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
@@ -188,6 +192,10 @@ public final class VirtualHost {
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }
+        queue.onExpire = { [unowned self] queue in
+            _ = self.removeQueue(queue)
+        }
+        queue.markUsed()
         queues[queueName] = queue
         return queue
     }

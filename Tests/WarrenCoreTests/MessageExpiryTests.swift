@@ -98,3 +98,51 @@ struct MessageExpiryTests {
         }
     }
 }
+
+@Suite("Queue expiry (x-expires)")
+struct QueueExpiryTests {
+    let clock = ManualClock()
+    let scheduler = RecordingScheduler()
+
+    func declare(_ vhost: VirtualHost) throws -> Queue {
+        try vhost.declareQueue(
+            name: "q", passive: false, durable: false, exclusive: false, autoDelete: false,
+            arguments: ["x-expires": .int32(100)], connection: ConnectionID(1))
+    }
+
+    @Test("an unused queue is deleted one period after its last use; a get or redeclare is a use")
+    func unusedQueueExpires() throws {
+        let vhost = VirtualHost(name: "/")
+        vhost.clock = clock
+        vhost.expiryScheduler = scheduler
+        let queue = try declare(vhost)
+        #expect(scheduler.deadlines == [1_100])
+        clock.now = 1_050
+        _ = queue.get(noAck: true)
+        clock.now = 1_100
+        queue.expiryTimerFired()
+        #expect(vhost.queues["q"] != nil)
+        #expect(scheduler.deadlines.last == 1_150)
+        clock.now = 1_150
+        queue.expiryTimerFired()
+        #expect(vhost.queues["q"] == nil)
+    }
+
+    @Test("a queue with a consumer does not expire; it does one period after the consumer leaves")
+    func consumerKeepsItAlive() throws {
+        let vhost = VirtualHost(name: "/")
+        vhost.clock = clock
+        vhost.expiryScheduler = scheduler
+        let queue = try declare(vhost)
+        let owner = FakeConsumerOwner()
+        let consumer = owner.makeConsumer("c")
+        queue.addConsumer(consumer)
+        clock.now = 5_000
+        queue.expiryTimerFired()
+        #expect(vhost.queues["q"] != nil)
+        queue.removeConsumer(consumer)
+        clock.now = 5_100
+        queue.expiryTimerFired()
+        #expect(vhost.queues["q"] == nil)
+    }
+}
