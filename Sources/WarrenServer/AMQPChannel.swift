@@ -144,7 +144,7 @@ extension AMQPChannel: ConsumerOwner {
         if !consumer.noAck {
             unacked.append(Unacked(deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: consumer))
         }
-        connection.sendDelivery(
+        connection.sendContent(
             channel: number,
             .basicDeliver(
                 Spec.Basic.Deliver(

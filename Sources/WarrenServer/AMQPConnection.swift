@@ -171,10 +171,8 @@ final class AMQPConnection {
                 Spec.Channel.Close(
                     replyCode: code.rawValue, replyText: code.replyText(explanation), classID: method.classID,
                     methodID: method.methodID)),
-            channel: number(of: channel))
+            channel: channel.number)
     }
-
-    private func number(of channel: AMQPChannel) -> UInt16 { channel.number }
 
     /// Closes the whole connection with a hard error.
     func hardError(_ code: ReplyCode, _ explanation: String, method: AMQPMethod?) {
@@ -234,10 +232,6 @@ final class AMQPConnection {
 
     /// Outbound bytes that are written at once instead of at the end of the read cycle.
     static let eagerFlushBytes = 128 * 1024
-
-    func sendDelivery(channel: UInt16, _ method: AMQPMethod, _ message: Message) {
-        sendContent(channel: channel, method, message)
-    }
 
     func markNeedsFlush() {
         if !needsFlush {
