@@ -13,15 +13,20 @@ public struct Message: Sendable {
     public var body: ByteBuffer
     /// The parsed `expiration` property in milliseconds, if it has one.
     public var expiration: UInt64?
+    /// The `BCC` routing keys, stripped from the headers at publish but still routing the
+    /// message if it is dead-lettered without a dead-letter routing key (as in RabbitMQ).
+    public var blindCopyKeys: [String]?
 
     public init(
-        exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer, expiration: UInt64? = nil
+        exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer, expiration: UInt64? = nil,
+        blindCopyKeys: [String]? = nil
     ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.header = header
         self.body = body
         self.expiration = expiration
+        self.blindCopyKeys = blindCopyKeys
     }
 
     public var bodySize: Int { body.readableBytes }
@@ -34,6 +39,9 @@ public struct QueuedMessage: Sendable {
     public var sequence: UInt64
     /// Set once the message has been delivered and then requeued.
     public var redelivered: Bool
+    /// How often it came back unsettled (nack/reject with requeue, or its channel closing),
+    /// counted for `x-delivery-limit`.
+    public var deliveryCount: UInt32 = 0
     /// The priority lane it sits in (always 0 in a queue without `x-max-priority`).
     public var priority: UInt8
     /// When it expires, in ``BrokerClock`` milliseconds; 0 for never. Fixed at enqueue, so a

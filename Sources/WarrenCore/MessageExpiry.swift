@@ -1,11 +1,25 @@
 import AMQPWire
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Milliseconds on a monotonic clock: what message deadlines are measured in.
 ///
 /// Queues read time through this so tests can drive expiry with a manual clock.
 public protocol BrokerClock {
     func milliseconds() -> UInt64
+    /// Wall-clock seconds since the Unix epoch, for timestamps clients read (`x-death` time).
+    func epochSeconds() -> UInt64
+}
+
+extension BrokerClock {
+    public func epochSeconds() -> UInt64 {
+        UInt64(max(0, time(nil)))
+    }
 }
 
 /// The real clock: monotonic uptime, unaffected by wall-clock changes.

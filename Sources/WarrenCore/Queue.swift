@@ -16,7 +16,7 @@ public final class Queue {
     public let exclusiveOwner: ConnectionID?
     public let arguments: FieldTable
 
-    public private(set) var ready: ReadyMessages
+    public internal(set) var ready: ReadyMessages
     public private(set) var consumers: [Consumer] = []
     public private(set) var unackedCount = 0
     public private(set) var isDeleted = false
@@ -32,11 +32,13 @@ public final class Queue {
     /// Called when the queue deletes itself (auto-delete), so its virtual host can forget it.
     var onAutoDelete: ((Queue) -> Void)?
 
-    /// `x-message-ttl` in milliseconds.
-    public let messageTTL: UInt64?
-    /// `x-expires` in milliseconds: the queue is deleted after being unused this long.
-    public let expiresAfter: UInt64?
+    /// What the queue's arguments select: TTLs, dead-lettering, length limits.
+    public let settings: QueueSettings
+    /// Whether a length limit applies: the one test on the plain enqueue path.
+    let limitsLength: Bool
     private var lastUsed: UInt64 = 0
+    /// Where dead-lettered messages go: the queue's virtual host.
+    weak var deadLetterTarget: (any DeadLetterTarget)?
     /// Called when `x-expires` runs out, so the virtual host deletes the queue.
     var onExpire: ((Queue) -> Void)?
     var clock: any BrokerClock = MonotonicClock()
@@ -58,8 +60,8 @@ public final class Queue {
         self.ready = ReadyMessages(maxPriority: maxPriority ?? 0)
         self.isPriorityQueue = maxPriority != nil
         self.isSingleActiveConsumer = arguments["x-single-active-consumer"] == .bool(true)
-        self.messageTTL = arguments["x-message-ttl"]?.integerValue.flatMap(UInt64.init(exactly:))
-        self.expiresAfter = arguments["x-expires"]?.integerValue.flatMap(UInt64.init(exactly:))
+        self.settings = QueueSettings(arguments: arguments)
+        self.limitsLength = settings.hasLengthLimit
     }
 
     /// `x-single-active-consumer`: one consumer at a time receives, the first registered.
@@ -71,28 +73,37 @@ public final class Queue {
     public var messageCount: Int { ready.count }
     public var consumerCount: Int { consumers.count }
 
-    /// Appends a routed message and hands out what consumers have room for.
-    public func enqueue(_ message: Message) {
-        guard !isDeleted else { return }
+    /// Appends a routed message and hands out what consumers have room for; returns false when
+    /// a length limit with `reject-publish` refused it.
+    @discardableResult
+    public func enqueue(_ message: Message) -> Bool {
+        guard !isDeleted else { return true }
+        if limitsLength && settings.overflow != .dropHead && wouldOverflow(adding: message) {
+            if settings.overflow == .rejectPublishDeadLetter { deadLetter([message], .maxlen) }
+            return false
+        }
         let lane = isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: message.header)) : 0
         var expiresAt: UInt64 = 0
-        if messageTTL != nil || message.expiration != nil {
+        if settings.messageTTL != nil || message.expiration != nil {
             // The lower of the queue's TTL and the message's expiration wins.
-            expiresAt = clock.milliseconds() + min(messageTTL ?? .max / 2, message.expiration ?? .max / 2)
+            expiresAt = clock.milliseconds() + min(settings.messageTTL ?? .max / 2, message.expiration ?? .max / 2)
         }
         ready.append(QueuedMessage(message: message, sequence: nextSequence, priority: lane, expiresAt: expiresAt))
         nextSequence &+= 1
         dispatch()
+        if limitsLength { dropHeadsOverLimit() }
         if expiresAt != 0 {
             // A TTL of 0 means "now, unless a consumer took it just above".
             expireMessages()
         }
+        return true
     }
 
     /// Removes the messages whose deadline has passed from the heads of the lanes, and asks
     /// for a timer at the next deadline.
     public func expireMessages() {
-        _ = ready.removeExpiredHeads(at: clock.milliseconds())
+        let expired = ready.removeExpiredHeads(at: clock.milliseconds())
+        if !expired.isEmpty { deadLetter(expired.map(\.message), .expired) }
         let next = ready.earliestHeadDeadline
         if next != 0 { requestTimer(at: next) }
     }
@@ -112,7 +123,7 @@ public final class Queue {
         scheduledExpiry = 0
         guard !isDeleted else { return }
         expireMessages()
-        guard let expiresAfter, consumers.isEmpty else { return }
+        guard let expiresAfter = settings.expiresAfter, consumers.isEmpty else { return }
         let due = lastUsed + expiresAfter
         if clock.milliseconds() >= due {
             onExpire?(self)
@@ -123,7 +134,7 @@ public final class Queue {
 
     /// Records a use for `x-expires`: a declare, a `basic.get`, or consumers coming and going.
     public func markUsed() {
-        guard let expiresAfter else { return }
+        guard let expiresAfter = settings.expiresAfter else { return }
         lastUsed = clock.milliseconds()
         requestTimer(at: lastUsed + expiresAfter)
     }
@@ -132,6 +143,7 @@ public final class Queue {
     private func popUnexpired() -> QueuedMessage? {
         while let head = ready.popFirst() {
             if head.expiresAt == 0 || !head.isPastDeadline(at: clock.milliseconds()) { return head }
+            deadLetter([head.message], .expired)
         }
         return nil
     }
@@ -144,12 +156,21 @@ public final class Queue {
         return head
     }
 
-    /// Settles messages an owner held: acknowledged, or rejected without requeue.
+    /// Settles messages an owner held and acknowledged.
     public func acknowledge(_ count: Int) {
         unackedCount -= count
     }
 
-    /// Puts held messages back at their original positions, marked redelivered.
+    /// Settles a message its owner rejected without requeue: it is dead-lettered if the queue
+    /// has a dead-letter exchange, and dropped otherwise.
+    public func reject(_ message: QueuedMessage) {
+        unackedCount -= 1
+        guard !isDeleted else { return }
+        deadLetter([message.message], .rejected)
+    }
+
+    /// Puts held messages back at their original positions, marked redelivered; those that
+    /// have now been returned more often than `x-delivery-limit` allows are dead-lettered.
     public func requeue(_ messages: some Sequence<QueuedMessage>) {
         var sorted = Array(messages)
         guard !sorted.isEmpty else { return }
@@ -158,8 +179,11 @@ public final class Queue {
         sorted.sort { $0.sequence < $1.sequence }
         for index in sorted.indices {
             sorted[index].redelivered = true
+            sorted[index].deliveryCount += 1
         }
+        if let limit = settings.deliveryLimit { applyDeliveryLimit(limit, to: &sorted) }
         ready.requeue(sorted)
+        if limitsLength { dropHeadsOverLimit() }
         dispatch()
         if sorted.contains(where: { $0.expiresAt != 0 }) { expireMessages() }
     }

@@ -8,6 +8,8 @@ import DequeModule
 public struct ReadyMessages {
     private var lanes: [Deque<QueuedMessage>]
     public private(set) var count = 0
+    /// The body bytes of all ready messages, for `x-max-length-bytes`.
+    public private(set) var bytes = 0
     /// The highest priority level, 0 for a plain queue.
     public let maxPriority: UInt8
 
@@ -31,13 +33,17 @@ public struct ReadyMessages {
     mutating func append(_ message: QueuedMessage) {
         lanes[Int(message.priority)].append(message)
         count += 1
+        bytes += message.message.bodySize
     }
 
     mutating func popFirst() -> QueuedMessage? {
         guard count > 0 else { return nil }
-        for lane in lanes.indices.reversed() where !lanes[lane].isEmpty {
-            count -= 1
-            return lanes[lane].popFirst()
+        for lane in lanes.indices.reversed() {
+            if let message = lanes[lane].popFirst() {
+                count -= 1
+                bytes -= message.message.bodySize
+                return message
+            }
         }
         return nil
     }
@@ -54,20 +60,21 @@ public struct ReadyMessages {
             lanes[lane].insert(message, at: index)
             insertAt[lane] = index + 1
             count += 1
+            bytes += message.message.bodySize
         }
     }
 
-    /// Drops expired messages from the head of each lane (where RabbitMQ expires them too);
-    /// returns how many.
-    mutating func removeExpiredHeads(at now: UInt64) -> Int {
-        var removed = 0
+    /// Removes expired messages from the head of each lane (where RabbitMQ expires them too)
+    /// and returns them.
+    mutating func removeExpiredHeads(at now: UInt64) -> [QueuedMessage] {
+        var removed: [QueuedMessage] = []
         for lane in lanes.indices {
             while let head = lanes[lane].first, head.isExpired(at: now) {
-                lanes[lane].removeFirst()
-                removed += 1
+                removed.append(lanes[lane].removeFirst())
+                bytes -= head.message.bodySize
             }
         }
-        count -= removed
+        count -= removed.count
         return removed
     }
 
@@ -87,6 +94,7 @@ public struct ReadyMessages {
             lanes[lane].removeAll()
         }
         count = 0
+        bytes = 0
     }
 }
 

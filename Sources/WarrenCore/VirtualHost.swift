@@ -189,6 +189,7 @@ public final class VirtualHost {
             exclusiveOwner: exclusive ? connection : nil, arguments: arguments)
         queue.clock = clock
         queue.expiryScheduler = expiryScheduler
+        queue.deadLetterTarget = self
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }

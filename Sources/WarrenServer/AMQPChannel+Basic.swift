@@ -80,8 +80,10 @@ extension AMQPChannel {
             transaction.publishes.append((routedQueues, m.mandatory, message))
             return
         }
-        enqueue(message, into: routedQueues, mandatory: m.mandatory)
-        if mode == .confirm { confirm(publishSequence) }
+        let accepted = enqueue(message, into: routedQueues, mandatory: m.mandatory)
+        if mode == .confirm {
+            if accepted { confirm(publishSequence) } else { rejectPublish(publishSequence) }
+        }
     }
 
     /// Reads `CC`/`BCC` (only messages that carry headers pay for the look), and strips `BCC`
@@ -92,6 +94,7 @@ extension AMQPChannel {
             let distribution = try SenderSelectedDistribution(headers: headers)
         else { return nil }
         if headers["BCC"] != nil {
+            message.blindCopyKeys = distribution.bcc
             properties.headers?["BCC"] = nil
             message.header = try ContentHeader(
                 classID: message.header.classID, bodySize: message.header.bodySize, properties: properties)
@@ -112,7 +115,10 @@ extension AMQPChannel {
     }
 
     /// Enqueues a routed message; sends `basic.return` for a mandatory message no queue took.
-    func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) {
+    /// Returns false when a queue refused it (a length limit with `reject-publish`): the
+    /// publisher is then nacked, though the queues that took it keep it, as in RabbitMQ.
+    @discardableResult
+    func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) -> Bool {
         if queues.isEmpty {
             if mandatory {
                 connection.sendContent(
@@ -123,11 +129,13 @@ extension AMQPChannel {
                             routingKey: message.routingKey)),
                     message)
             }
-            return
+            return true
         }
-        for queue in queues {
-            queue.enqueue(message)
+        var accepted = true
+        for queue in queues where !queue.enqueue(message) {
+            accepted = false
         }
+        return accepted
     }
 
     func basicGet(_ m: Spec.Basic.Get) throws {
@@ -234,10 +242,15 @@ extension AMQPChannel {
         switch outcome {
         case .requeue:
             requeueAll(deliveries)
-        case .acknowledge, .discard:
+        case .acknowledge:
             for delivery in deliveries {
                 delivery.consumer?.unackedCount -= 1
                 delivery.queue.acknowledge(1)
+            }
+        case .discard:
+            for delivery in deliveries {
+                delivery.consumer?.unackedCount -= 1
+                delivery.queue.reject(delivery.message)
             }
         }
         dispatchConsumedQueues()

@@ -18,6 +18,15 @@ extension AMQPChannel {
         connection.markNeedsFlush()
     }
 
+    /// Nacks publish `sequence` at once (a queue refused it): the acks before it go out first,
+    /// so that no `multiple` ack can cover it.
+    func rejectPublish(_ sequence: UInt64) {
+        flushConfirms()
+        send(.basicNack(Spec.Basic.Nack(deliveryTag: sequence, multiple: false, requeue: false)))
+        confirmedUpTo = sequence
+        ackedUpTo = sequence
+    }
+
     /// Writes the pending `basic.ack` (called just before the connection flushes).
     func flushConfirms() {
         guard confirmedUpTo > ackedUpTo, !isClosing else { return }
