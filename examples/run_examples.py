@@ -64,7 +64,7 @@ def run_all(label, url, names, timeout, results, alive=None):
         if ok and alive is not None and not alive():
             ok, summary = False, f"broker died during the example ({summary})"
         results.append((label, name, ok))
-        print(f"{'PASS' if ok else 'FAIL'}  {label:<9} {name:<18} {summary}", flush=True)
+        print(f"{'PASS' if ok else 'FAIL'}  {label:<9} {name:<19} {summary}", flush=True)
         if not ok:
             lines = [ln for ln in out.splitlines() if ln.strip()]
             tail = "\n".join(lines[-15:])

@@ -55,7 +55,7 @@ extension BasicProperties {
     @usableFromInline static let deliveryModeFlag: UInt16 = 1 << 12
     @usableFromInline static let priorityFlag: UInt16 = 1 << 11
     @usableFromInline static let correlationIDFlag: UInt16 = 1 << 10
-    @usableFromInline static let replyToFlag: UInt16 = 1 << 9
+    public static let replyToFlag: UInt16 = 1 << 9
     public static let expirationFlag: UInt16 = 1 << 8
     @usableFromInline static let messageIDFlag: UInt16 = 1 << 7
     @usableFromInline static let timestampFlag: UInt16 = 1 << 6

@@ -15,6 +15,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
     /// Milliseconds, as RabbitMQ's `handshake_timeout`.
     public var handshakeTimeoutMilliseconds = 10_000
     public var maxMessageSize: UInt64 = 134_217_728
+    /// Milliseconds, as RabbitMQ's `consumer_timeout`; nil when set to `false`.
+    public var consumerTimeoutMilliseconds: UInt64? = 1_800_000
     public var logLevel = "info"
 
     public init() {}
@@ -53,6 +55,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
             loopbackUsers = []
         case "handshake_timeout": handshakeTimeoutMilliseconds = try integer(Int.self, min: 1)
         case "max_message_size": maxMessageSize = try integer(UInt64.self, min: 1)
+        case "consumer_timeout":
+            consumerTimeoutMilliseconds = entry.value == "false" ? nil : try integer(UInt64.self, min: 1)
         case "log.console.level":
             let levels = ["debug", "info", "warning", "error", "critical", "none"]
             guard levels.contains(entry.value) else { throw fail("expected one of \(levels.joined(separator: ", "))") }

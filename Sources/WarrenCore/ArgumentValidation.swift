@@ -20,6 +20,7 @@ public enum ArgumentValidation {
         ("x-queue-type", oneOf(["classic"], error: "unsupported_queue_type")),
         ("x-single-active-consumer", boolean),
         ("x-delivery-limit", nonNegativeInteger),
+        ("x-consumer-timeout", nonNegativeInteger),
     ]
 
     static var equivalenceCheckedQueueArguments: [String] { queueValidators.map(\.0) }

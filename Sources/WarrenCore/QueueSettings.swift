@@ -30,6 +30,8 @@ public struct QueueSettings: Sendable, Equatable {
     public var overflow: OverflowMode = .dropHead
     /// `x-delivery-limit`: returns a message may have before it is dead-lettered.
     public var deliveryLimit: Int?
+    /// `x-consumer-timeout` in milliseconds: overrides the broker's `consumer_timeout`.
+    public var consumerTimeout: UInt64?
 
     public init() {}
 
@@ -43,6 +45,7 @@ public struct QueueSettings: Sendable, Equatable {
         maxLengthBytes = arguments["x-max-length-bytes"]?.integerValue.flatMap(Int.init(exactly:))
         overflow = arguments["x-overflow"]?.stringValue.flatMap(OverflowMode.init(rawValue:)) ?? .dropHead
         deliveryLimit = arguments["x-delivery-limit"]?.integerValue.flatMap(Int.init(exactly:))
+        consumerTimeout = arguments["x-consumer-timeout"]?.integerValue.flatMap(UInt64.init(exactly:))
     }
 
     /// Whether any length limit applies.

@@ -18,9 +18,10 @@ extension AMQPChannel {
     }
 
     func basicConsume(_ m: Spec.Basic.Consume) throws {
+        if m.queue == Self.directReplyQueue { return try consumeDirectReplies(m) }
         let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
         let tag = m.consumerTag.isEmpty ? "amq.ctag-" + RandomToken.make() : m.consumerTag
-        guard consumers[tag] == nil else {
+        guard consumers[tag] == nil, directReply?.consumerTag != tag else {
             throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
         }
         if let priority = m.arguments["x-priority"], priority.integerValue == nil {
@@ -46,6 +47,8 @@ extension AMQPChannel {
     func basicCancel(_ m: Spec.Basic.Cancel) {
         if let (consumer, queue) = consumers.removeValue(forKey: m.consumerTag) {
             queue.removeConsumer(consumer)
+        } else if directReply?.consumerTag == m.consumerTag {
+            cancelDirectReplies()
         }
         if !m.noWait { send(.basicCancelOk(.init(consumerTag: m.consumerTag))) }
     }
@@ -53,6 +56,7 @@ extension AMQPChannel {
     /// A publish whose header and body have all arrived: route it, enqueue it (or hold it
     /// for `tx.commit`), return it if mandatory and unroutable, and confirm it.
     func publish(_ m: Spec.Basic.Publish, header: ContentHeader, body: ByteBuffer) throws {
+        var header = header
         if m.immediate {
             throw AMQPError(.notImplemented, "immediate=true")
         }
@@ -62,6 +66,7 @@ extension AMQPChannel {
                 .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
         }
         try checkUserID(header)
+        try rewriteDirectReplyTo(&header)
         // Queued messages share the exchange's name and, while a publisher repeats it, one
         // routing-key string, instead of each holding its own decoded copy.
         if m.routingKey != lastRoutingKey { lastRoutingKey = m.routingKey }
@@ -78,6 +83,13 @@ extension AMQPChannel {
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))
+            return
+        }
+        // No queue may be named amq.*, so only an unrouted publish can be a direct reply.
+        if routedQueues.isEmpty && exchange.isDefault && message.routingKey.hasPrefix(Self.directReplyPrefix)
+            && deliverDirectReply(message)
+        {
+            if mode == .confirm { confirm(publishSequence) }
             return
         }
         let accepted = enqueue(message, into: routedQueues, mandatory: m.mandatory)
@@ -146,7 +158,10 @@ extension AMQPChannel {
         }
         lastDeliveryTag += 1
         if !m.noAck {
-            unacked.append(Unacked(deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: nil))
+            unacked.append(
+                Unacked(
+                    deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: nil,
+                    deadline: acknowledgementDeadline(queue)))
         }
         connection.sendContent(
             channel: number,

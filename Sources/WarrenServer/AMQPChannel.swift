@@ -18,6 +18,8 @@ final class AMQPChannel {
         var message: QueuedMessage
         /// Nil for `basic.get` deliveries.
         var consumer: Consumer?
+        /// When the consumer timeout runs out for it (``Broker/now`` milliseconds; 0 for never).
+        var deadline: UInt64 = 0
     }
 
     enum Mode: Equatable {
@@ -49,6 +51,10 @@ final class AMQPChannel {
     var lastRoutingKey = ""
     /// Scratch space for routing results, reused by every publish on this channel.
     var routedQueues: [Queue] = []
+    /// The direct reply-to consumer, and the address replies to it are published to.
+    var directReply: (consumerTag: String, address: String)?
+    /// Set once a delivery came from a queue with its own `x-consumer-timeout`.
+    var hasQueueConsumerTimeouts = false
     /// The queue named by an empty queue name in later queue methods.
     var lastDeclaredQueue: String?
     /// After `channel.close` was sent for an error: discard everything until `close-ok`.
@@ -114,6 +120,7 @@ final class AMQPChannel {
         transaction = PendingTransaction()
         requeueAll(Array(unacked) + uncommitted)
         unacked.removeAll()
+        cancelDirectReplies()
         for (consumer, queue) in consumers.values {
             queue.removeConsumer(consumer)
         }
@@ -142,7 +149,10 @@ extension AMQPChannel: ConsumerOwner {
     func deliver(_ message: QueuedMessage, from queue: Queue, to consumer: Consumer) {
         lastDeliveryTag += 1
         if !consumer.noAck {
-            unacked.append(Unacked(deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: consumer))
+            unacked.append(
+                Unacked(
+                    deliveryTag: lastDeliveryTag, queue: queue, message: message, consumer: consumer,
+                    deadline: acknowledgementDeadline(queue)))
         }
         connection.sendContent(
             channel: number,

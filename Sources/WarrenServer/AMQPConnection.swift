@@ -148,15 +148,17 @@ final class AMQPConnection {
         do {
             try body()
         } catch let error as AMQPError {
-            fail(channel, code: error.code, explanation: error.explanation, method: method)
+            closeChannel(channel, code: error.code, explanation: error.explanation, method: method)
         } catch let error as ContentAssembler.FrameOrderError {
-            fail(channel, code: error.code, explanation: error.explanation, method: method)
+            closeChannel(channel, code: error.code, explanation: error.explanation, method: method)
         } catch {
-            fail(channel, code: .internalError, explanation: "\(error)", method: method)
+            closeChannel(channel, code: .internalError, explanation: "\(error)", method: method)
         }
     }
 
-    private func fail(_ channel: AMQPChannel, code: ReplyCode, explanation: String, method: AMQPMethod) {
+    /// Closes a channel for an error in `method` (nil when no method caused it, as for a
+    /// consumer timeout), or the whole connection if the error is a hard one.
+    func closeChannel(_ channel: AMQPChannel, code: ReplyCode, explanation: String, method: AMQPMethod?) {
         if code.isHardError {
             hardError(code, explanation, method: method)
             return
@@ -165,12 +167,11 @@ final class AMQPConnection {
         // Publishes confirmed earlier in this read cycle are acked before the close.
         if channel.mode == .confirm { channel.flushConfirms() }
         channel.release()
-        channel.isClosing = true
         send(
             .channelClose(
                 Spec.Channel.Close(
-                    replyCode: code.rawValue, replyText: code.replyText(explanation), classID: method.classID,
-                    methodID: method.methodID)),
+                    replyCode: code.rawValue, replyText: code.replyText(explanation), classID: method?.classID ?? 0,
+                    methodID: method?.methodID ?? 0)),
             channel: channel.number)
     }
 
@@ -298,6 +299,12 @@ final class AMQPConnection {
         releaseChannels()
         vhostStorage?.connectionClosed(id)
         broker.connectionClosed(self)
+    }
+
+    func checkConsumerTimeouts(now: UInt64) {
+        for channel in channels.values where !channel.isClosing {
+            channel.checkConsumerTimeout(now: now)
+        }
     }
 
     /// The socket became writable again: consumers that were skipped may receive.

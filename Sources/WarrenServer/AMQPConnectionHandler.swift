@@ -54,6 +54,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         readSinceLastTick = true
+        broker.refreshClock()
         // After a framing error the byte stream cannot be re-synchronised: ignore the rest.
         guard !inputBroken else { return }
         do {

@@ -16,17 +16,26 @@ final class Broker {
     private var pendingFlush: [AMQPConnection] = []
     private var flushing: [AMQPConnection] = []
     private var nextConnectionID: UInt64 = 1
+    /// Monotonic milliseconds, refreshed on every socket read and timer tick: what delivery
+    /// deadlines are stamped with, without reading the clock once per message.
+    private(set) var now: UInt64
+    private let clock = MonotonicClock()
+    /// Channels consuming direct replies, by their reply address.
+    var directReplyChannels: [String: AMQPChannel] = [:]
 
     /// Message-expiry timers; kept here because virtual hosts hold their scheduler weakly.
-    private let expiryScheduler: (any ExpiryScheduler)?
+    private let expiryScheduler: LoopExpiryScheduler?
 
-    init(settings: BrokerSettings, logger: Logger, expiryScheduler: (any ExpiryScheduler)? = nil) {
+    init(settings: BrokerSettings, logger: Logger, expiryScheduler: LoopExpiryScheduler? = nil) {
         self.settings = settings
         self.logger = logger
         self.expiryScheduler = expiryScheduler
+        self.now = clock.milliseconds()
         let vhost = VirtualHost(name: "/")
         vhost.expiryScheduler = expiryScheduler
         self.vhosts = ["/": vhost]
+        // Expiry can dead-letter into queues with consumers: their deliveries go out at once.
+        expiryScheduler?.afterFiring = { [unowned self] in self.flushPending() }
     }
 
     func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)
@@ -39,6 +48,20 @@ final class Broker {
             isLoopbackPeer: isLoopbackPeer)
         connections[id] = connection
         return connection
+    }
+
+    func refreshClock() {
+        now = clock.milliseconds()
+    }
+
+    /// The once-a-second housekeeping: closes channels whose deliveries have waited longer than
+    /// the consumer timeout for an acknowledgement.
+    func tick() {
+        refreshClock()
+        for connection in connections.values {
+            connection.checkConsumerTimeouts(now: now)
+        }
+        flushPending()
     }
 
     func connectionClosed(_ connection: AMQPConnection) {

@@ -14,6 +14,9 @@ public struct BrokerSettings: Sendable {
     public var handshakeTimeout: Double = 10
     /// The largest message body accepted (RabbitMQ's `max_message_size`).
     public var maxMessageSize: UInt64 = 134_217_728
+    /// Milliseconds a delivery may stay unacknowledged before its channel is closed
+    /// (RabbitMQ's `consumer_timeout`, 30 minutes); nil for no limit.
+    public var consumerTimeout: UInt64? = 1_800_000
 
     public init() {}
 }

@@ -39,6 +39,9 @@ public final class WarrenServer: Sendable {
                         AMQPConnectionHandler(broker: broker.value, frameLimit: limit))
                 }
             }
+        loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            broker.value.tick()
+        }
         do {
             let serverChannel = try await bootstrap.bind(host: host, port: port).get()
             return WarrenServer(

@@ -51,6 +51,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.loopbackUsers = configuration.loopbackUsers
         settings.handshakeTimeout = Double(configuration.handshakeTimeoutMilliseconds) / 1000
         settings.maxMessageSize = configuration.maxMessageSize
+        settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
 
         let signals = SignalWaiter()
         let server = try await WarrenServer.start(
