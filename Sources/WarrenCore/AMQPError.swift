@@ -22,7 +22,7 @@ public struct AMQPError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension AMQPError {
-    static func noQueue(_ name: String, vhost: String) -> AMQPError {
+    public static func noQueue(_ name: String, vhost: String) -> AMQPError {
         AMQPError(.notFound, "no queue '\(name)' in vhost '\(vhost)'")
     }
 

@@ -21,7 +21,7 @@ extension AMQPChannel {
         if m.queue == Self.directReplyQueue { return try consumeDirectReplies(m) }
         let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
         let tag = m.consumerTag.isEmpty ? "amq.ctag-" + RandomToken.make() : m.consumerTag
-        guard consumers[tag] == nil, directReply?.consumerTag != tag else {
+        guard consumers[tag] == nil else {
             throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
         }
         if let priority = m.arguments["x-priority"], priority.integerValue == nil {
@@ -80,16 +80,13 @@ extension AMQPChannel {
         vhost.route(
             exchange: exchange, routingKey: message.routingKey, extraRoutingKeys: senderSelected?.routingKeys ?? [],
             headers: headers, into: &routedQueues)
+        // No queue may be named amq.*, so only a key that reached no queue can be a reply address.
+        if exchange.isDefault && routedQueues.count <= senderSelected?.routingKeys.count ?? 0 {
+            deliverDirectReplies(message, keys: [message.routingKey] + (senderSelected?.routingKeys ?? []))
+        }
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))
-            return
-        }
-        // No queue may be named amq.*, so only an unrouted publish can be a direct reply.
-        if routedQueues.isEmpty && exchange.isDefault && message.routingKey.hasPrefix(Self.directReplyPrefix)
-            && deliverDirectReply(message)
-        {
-            if mode == .confirm { confirm(publishSequence) }
             return
         }
         let accepted = enqueue(message, into: routedQueues, mandatory: m.mandatory)

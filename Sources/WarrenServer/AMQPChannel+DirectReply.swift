@@ -18,6 +18,9 @@ extension AMQPChannel {
             throw AMQPError(.preconditionFailed, "reply consumer already set")
         }
         let tag = m.consumerTag.isEmpty ? "amq.ctag-" + RandomToken.make() : m.consumerTag
+        guard consumers[tag] == nil else {
+            throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
+        }
         let address = Self.directReplyPrefix + RandomToken.make()
         directReply = (tag, address)
         connection.broker.directReplyChannels[address] = self
@@ -43,20 +46,34 @@ extension AMQPChannel {
         header = try ContentHeader(classID: header.classID, bodySize: header.bodySize, properties: properties)
     }
 
-    /// Delivers a reply published to `message.routingKey`, a reply address; returns false when
-    /// no channel consumes at that address any more.
-    func deliverDirectReply(_ message: Message) -> Bool {
-        guard let channel = connection.broker.directReplyChannels[message.routingKey],
-            let (tag, _) = channel.directReply, !channel.isClosing
-        else { return false }
-        channel.lastDeliveryTag += 1
-        channel.connection.sendContent(
-            channel: channel.number,
-            .basicDeliver(
-                Spec.Basic.Deliver(
-                    consumerTag: tag, deliveryTag: channel.lastDeliveryTag, redelivered: false,
-                    exchange: message.exchange, routingKey: message.routingKey)),
-            message)
-        return true
+    /// Delivers a message published on the default exchange to the reply addresses among
+    /// `keys`. A reply is not a queue: it does not count as routed (a mandatory reply is also
+    /// returned), happens at once even in a transaction, and is dropped silently when its
+    /// consumer is gone — all as in RabbitMQ 3.10.
+    func deliverDirectReplies(_ message: Message, keys: [String]) {
+        for key in keys where key.hasPrefix(Self.directReplyPrefix) {
+            guard let channel = connection.broker.directReplyChannels[key], let (tag, _) = channel.directReply,
+                !channel.isClosing
+            else { continue }
+            // RabbitMQ 3.10 gives a reply the channel's next delivery tag without using it up.
+            channel.connection.sendContent(
+                channel: channel.number,
+                .basicDeliver(
+                    Spec.Basic.Deliver(
+                        consumerTag: tag, deliveryTag: channel.lastDeliveryTag + 1, redelivered: false,
+                        exchange: message.exchange, routingKey: message.routingKey)),
+                message)
+        }
+    }
+
+    /// `queue.declare` of the pseudo-queue or of a live reply address answers as if it were a
+    /// queue with one consumer; any other `amq.rabbitmq.reply-to` name does not exist.
+    func declareDirectReplyQueue(_ m: Spec.Queue.Declare) throws {
+        guard m.queue == Self.directReplyQueue || connection.broker.directReplyChannels[m.queue] != nil else {
+            throw AMQPError.noQueue(m.queue, vhost: vhost.name)
+        }
+        if !m.noWait {
+            send(.queueDeclareOk(Spec.Queue.DeclareOk(queue: m.queue, messageCount: 0, consumerCount: 1)))
+        }
     }
 }

@@ -4,6 +4,7 @@ import WarrenCore
 /// The `queue` class: declare, bind, unbind, purge, delete.
 extension AMQPChannel {
     func queueDeclare(_ m: Spec.Queue.Declare) throws {
+        if m.queue.hasPrefix(Self.directReplyQueue) { return try declareDirectReplyQueue(m) }
         let queue = try vhost.declareQueue(
             name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete,
             arguments: m.arguments, connection: connection.id)
