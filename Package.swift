@@ -39,6 +39,7 @@ let package = Package(
                 "AMQPWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: hotPathSwift
         ),

@@ -12,6 +12,9 @@ public final class Exchange {
     public let autoDelete: Bool
     public let isInternal: Bool
     public let arguments: FieldTable
+    /// An `x-delayed-message` exchange: holds messages with an `x-delay` header until due, then
+    /// routes them by `kind` (its `x-delayed-type`).
+    public let isDelayed: Bool
 
     public private(set) var bindings: [Binding] = []
     private var byRoutingKey: [String: [BindingDestination]] = [:]
@@ -20,8 +23,9 @@ public final class Exchange {
 
     public init(
         name: String, vhost: String, kind: ExchangeKind, durable: Bool, autoDelete: Bool, isInternal: Bool,
-        arguments: FieldTable
+        arguments: FieldTable, isDelayed: Bool = false
     ) {
+        self.isDelayed = isDelayed
         self.name = name
         self.vhost = vhost
         self.kind = kind
@@ -30,6 +34,9 @@ public final class Exchange {
         self.isInternal = isInternal
         self.arguments = arguments
     }
+
+    /// The type a client declared: the routing kind, or `x-delayed-message`.
+    public var typeName: String { isDelayed ? DelayedMessages.exchangeType : kind.rawValue }
 
     /// The default exchange (named ""), which routes to the queue named by the routing key.
     public var isDefault: Bool { name.isEmpty }

@@ -31,10 +31,12 @@ public struct MonotonicClock: BrokerClock {
     }
 }
 
-/// Runs a queue's expiry at a deadline; the server implements it with its event loop's timers.
+/// Runs timed work (message and queue expiry, delayed messages) at a deadline; the server
+/// implements it with its event loop's timers.
 public protocol ExpiryScheduler: AnyObject {
-    /// Calls `queue.expiryTimerFired()` at (or soon after) `deadline`, in milliseconds.
-    func schedule(_ queue: Queue, at deadline: UInt64)
+    /// Calls `action` at (or soon after) `deadline`, in ``BrokerClock`` milliseconds, on the
+    /// broker's executor.
+    func schedule(at deadline: UInt64, _ action: @escaping () -> Void)
 }
 
 /// The per-message `expiration` property: milliseconds as a decimal string, parsed with

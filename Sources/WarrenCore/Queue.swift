@@ -113,7 +113,7 @@ public final class Queue {
     private func requestTimer(at deadline: UInt64) {
         if scheduledExpiry == 0 || deadline < scheduledExpiry {
             scheduledExpiry = deadline
-            expiryScheduler?.schedule(self, at: deadline)
+            expiryScheduler?.schedule(at: deadline) { [weak self] in self?.expiryTimerFired() }
         }
     }
 

@@ -10,6 +10,8 @@ public final class VirtualHost {
     /// The time queues measure message deadlines in, and who runs their expiry timers.
     public var clock: any BrokerClock = MonotonicClock()
     public weak var expiryScheduler: (any ExpiryScheduler)?
+    /// Messages held by `x-delayed-message` exchanges until they are due.
+    var delayed = DelayedMessages()
 
     /// The exchanges every RabbitMQ virtual host starts with.
     public static let predeclaredExchanges: [(String, ExchangeKind)] = [
@@ -68,7 +70,13 @@ public final class VirtualHost {
             return try exchange(named: exchangeName)
         }
         // RabbitMQ's order: the type, the default exchange, then (only when creating) the name.
-        guard let kind = ExchangeKind(rawValue: type) else {
+        let isDelayed = type == DelayedMessages.exchangeType
+        guard let kind = ExchangeKind(rawValue: isDelayed ? arguments["x-delayed-type"]?.stringValue ?? "" : type)
+        else {
+            if isDelayed {
+                throw AMQPError(
+                    .preconditionFailed, "Invalid argument, 'x-delayed-type' must be an existing exchange type")
+            }
             throw AMQPError(.commandInvalid, "unknown exchange type '\(type)'")
         }
         if exchangeName.isEmpty {
@@ -77,7 +85,7 @@ public final class VirtualHost {
         try ArgumentValidation.validateExchangeArguments(arguments, exchange: exchangeName, vhost: name)
         if let existing = exchanges[exchangeName] {
             try checkEquivalence(
-                existing, kind: kind, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
+                existing, type: type, durable: durable, autoDelete: autoDelete, isInternal: isInternal,
                 arguments: arguments)
             return existing
         }
@@ -86,21 +94,20 @@ public final class VirtualHost {
         }
         let exchange = Exchange(
             name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
-            isInternal: isInternal,
-            arguments: arguments)
+            isInternal: isInternal, arguments: arguments, isDelayed: isDelayed)
         exchanges[exchangeName] = exchange
         return exchange
     }
 
     private func checkEquivalence(
-        _ exchange: Exchange, kind: ExchangeKind, durable: Bool, autoDelete: Bool, isInternal: Bool,
+        _ exchange: Exchange, type: String, durable: Bool, autoDelete: Bool, isInternal: Bool,
         arguments: FieldTable
     ) throws {
         func fail(_ argument: String, _ received: String, _ current: String) -> AMQPError {
             .inequivalent(
                 argument, kind: "exchange", name: exchange.name, vhost: name, received: received, current: current)
         }
-        if exchange.kind != kind { throw fail("type", "'\(kind.rawValue)'", "'\(exchange.kind.rawValue)'") }
+        if exchange.typeName != type { throw fail("type", "'\(type)'", "'\(exchange.typeName)'") }
         if exchange.durable != durable { throw fail("durable", "'\(durable)'", "'\(exchange.durable)'") }
         if exchange.autoDelete != autoDelete {
             throw fail("auto_delete", "'\(autoDelete)'", "'\(exchange.autoDelete)'")

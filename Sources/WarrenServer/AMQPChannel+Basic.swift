@@ -75,6 +75,15 @@ extension AMQPChannel {
             expiration: try MessageExpiration.of(header))
         let senderSelected = try senderSelectedDistribution(&message)
         if mode == .confirm { publishSequence += 1 }
+        if exchange.isDelayed, let delay = message.requestedDelay {
+            // Accepted (and confirmed) now; routed when due, and returned then if mandatory.
+            let onUnroutable: ((Message) -> Void)? = m.mandatory ? { [weak self] in self?.returnUnroutable($0) } : nil
+            vhost.delay(
+                message, by: delay, through: exchange, extraRoutingKeys: senderSelected?.routingKeys ?? [],
+                onUnroutable: onUnroutable)
+            if mode == .confirm { confirm(publishSequence) }
+            return
+        }
         routedQueues.removeAll(keepingCapacity: true)
         let headers = { [message] in try? message.header.properties().headers }
         vhost.route(
@@ -129,15 +138,7 @@ extension AMQPChannel {
     @discardableResult
     func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) -> Bool {
         if queues.isEmpty {
-            if mandatory {
-                connection.sendContent(
-                    channel: number,
-                    .basicReturn(
-                        Spec.Basic.Return(
-                            replyCode: ReplyCode.noRoute.rawValue, replyText: "NO_ROUTE", exchange: message.exchange,
-                            routingKey: message.routingKey)),
-                    message)
-            }
+            if mandatory { returnUnroutable(message) }
             return true
         }
         var accepted = true
@@ -145,6 +146,18 @@ extension AMQPChannel {
             accepted = false
         }
         return accepted
+    }
+
+    /// `basic.return` with 312 NO_ROUTE for a mandatory message that reached no queue.
+    func returnUnroutable(_ message: Message) {
+        guard !isClosing else { return }
+        connection.sendContent(
+            channel: number,
+            .basicReturn(
+                Spec.Basic.Return(
+                    replyCode: ReplyCode.noRoute.rawValue, replyText: "NO_ROUTE", exchange: message.exchange,
+                    routingKey: message.routingKey)),
+            message)
     }
 
     func basicGet(_ m: Spec.Basic.Get) throws {

@@ -1,8 +1,8 @@
 import NIOCore
 import WarrenCore
 
-/// Message-expiry timers on the broker's event loop: a queue asks for its next deadline, and
-/// the timer hands control back to the queue on the same loop.
+/// Timers on the broker's event loop: a queue (or the delayed messages of a virtual host) asks
+/// for its next deadline, and the timer hands control back on the same loop.
 final class LoopExpiryScheduler: ExpiryScheduler {
     private let loop: any EventLoop
     private let clock = MonotonicClock()
@@ -13,11 +13,11 @@ final class LoopExpiryScheduler: ExpiryScheduler {
         self.loop = loop
     }
 
-    func schedule(_ queue: Queue, at deadline: UInt64) {
+    func schedule(at deadline: UInt64, _ action: @escaping () -> Void) {
         let now = clock.milliseconds()
         let delay = deadline > now ? Int64(deadline - now) : 0
-        loop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { [weak queue, weak self] in
-            queue?.expiryTimerFired()
+        loop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { [weak self] in
+            action()
             self?.afterFiring?()
         }
     }

@@ -15,8 +15,11 @@ final class ManualClock: BrokerClock {
 final class RecordingScheduler: ExpiryScheduler {
     var deadlines: [UInt64] = []
 
-    func schedule(_ queue: Queue, at deadline: UInt64) {
+    var actions: [() -> Void] = []
+
+    func schedule(at deadline: UInt64, _ action: @escaping () -> Void) {
         deadlines.append(deadline)
+        actions.append(action)
     }
 }
 
