@@ -42,6 +42,8 @@ public struct QueuedMessage: Sendable {
     /// How often it came back unsettled (nack/reject with requeue, or its channel closing),
     /// counted for `x-delivery-limit`.
     public var deliveryCount: UInt32 = 0
+    /// Set on a slot whose message expired out of lane order (see ``ReadyMessages``).
+    var isRemoved = false
     /// The priority lane it sits in (always 0 in a queue without `x-max-priority`).
     public var priority: UInt8
     /// When it expires, in ``BrokerClock`` milliseconds; 0 for never. Fixed at enqueue, so a

@@ -99,12 +99,12 @@ public final class Queue {
         return true
     }
 
-    /// Removes the messages whose deadline has passed from the heads of the lanes, and asks
-    /// for a timer at the next deadline.
+    /// Removes (and dead-letters) the messages whose deadline has passed, wherever they sit,
+    /// and asks for a timer at the next deadline.
     public func expireMessages() {
-        let expired = ready.removeExpiredHeads(at: clock.milliseconds())
+        let expired = ready.removeExpired(at: clock.milliseconds())
         if !expired.isEmpty { deadLetter(expired.map(\.message), .expired) }
-        let next = ready.earliestHeadDeadline
+        let next = ready.earliestDeadline
         if next != 0 { requestTimer(at: next) }
     }
 

@@ -1,17 +1,36 @@
 import DequeModule
+import HeapModule
 
 /// A queue's ready messages: one FIFO lane per priority level, highest lane first.
 ///
 /// A plain queue has a single lane, so its path is a deque append and pop. A priority queue
 /// (`x-max-priority` N) has N+1 lanes; a message's lane is its `priority` property capped at N,
 /// as in RabbitMQ, and requeued messages merge back into their lane by publish order.
+///
+/// Messages with their own `expiration` may expire out of lane order. They are also indexed by
+/// deadline, so one that expires behind an unexpired message is removed on time (RabbitMQ only
+/// removes it once it reaches the head): its slot in the lane is found by binary search on the
+/// sequence number, emptied in place (the body is released at once) and skipped when popped.
 public struct ReadyMessages {
     private var lanes: [Deque<QueuedMessage>]
+    /// Messages with a per-message expiration, by deadline; entries whose message has left
+    /// the lanes since are skipped when they come due.
+    private var deadlines = Heap<Deadline>()
     public private(set) var count = 0
     /// The body bytes of all ready messages, for `x-max-length-bytes`.
     public private(set) var bytes = 0
     /// The highest priority level, 0 for a plain queue.
     public let maxPriority: UInt8
+
+    private struct Deadline: Comparable {
+        var expiresAt: UInt64
+        var sequence: UInt64
+        var lane: UInt8
+
+        static func < (a: Deadline, b: Deadline) -> Bool {
+            (a.expiresAt, a.sequence) < (b.expiresAt, b.sequence)
+        }
+    }
 
     public init(maxPriority: UInt8 = 0) {
         self.maxPriority = maxPriority
@@ -22,7 +41,10 @@ public struct ReadyMessages {
 
     /// The message the next pop would return.
     public var first: QueuedMessage? {
-        lanes.last(where: { !$0.isEmpty })?.first
+        for lane in lanes.reversed() {
+            if let message = lane.first(where: { !$0.isRemoved }) { return message }
+        }
+        return nil
     }
 
     /// The lane a message with this `priority` property belongs in.
@@ -34,12 +56,20 @@ public struct ReadyMessages {
         lanes[Int(message.priority)].append(message)
         count += 1
         bytes += message.message.bodySize
+        indexDeadline(of: message)
+    }
+
+    private mutating func indexDeadline(of message: QueuedMessage) {
+        // A queue TTL alone keeps each lane in deadline order; only per-message ones need the index.
+        guard message.expiresAt != 0, message.message.expiration != nil else { return }
+        deadlines.insert(Deadline(expiresAt: message.expiresAt, sequence: message.sequence, lane: message.priority))
     }
 
     mutating func popFirst() -> QueuedMessage? {
         guard count > 0 else { return nil }
         for lane in lanes.indices.reversed() {
-            if let message = lanes[lane].popFirst() {
+            while let message = lanes[lane].popFirst() {
+                if message.isRemoved { continue }
                 count -= 1
                 bytes -= message.message.bodySize
                 return message
@@ -61,26 +91,59 @@ public struct ReadyMessages {
             insertAt[lane] = index + 1
             count += 1
             bytes += message.message.bodySize
+            indexDeadline(of: message)
         }
     }
 
-    /// Removes expired messages from the head of each lane (where RabbitMQ expires them too)
-    /// and returns them.
-    mutating func removeExpiredHeads(at now: UInt64) -> [QueuedMessage] {
+    /// Removes every expired message, first from the head of each lane, then any that the
+    /// deadline index says has expired further back, and returns them.
+    mutating func removeExpired(at now: UInt64) -> [QueuedMessage] {
         var removed: [QueuedMessage] = []
         for lane in lanes.indices {
-            while let head = lanes[lane].first, head.isExpired(at: now) {
-                removed.append(lanes[lane].removeFirst())
-                bytes -= head.message.bodySize
+            while let head = lanes[lane].first, head.isRemoved || head.isExpired(at: now) {
+                lanes[lane].removeFirst()
+                if !head.isRemoved {
+                    removed.append(head)
+                    count -= 1
+                    bytes -= head.message.bodySize
+                }
             }
         }
-        count -= removed.count
+        while let due = deadlines.min, due.expiresAt <= now {
+            deadlines.removeMin()
+            if let message = removeInPlace(due) { removed.append(message) }
+        }
         return removed
     }
 
-    /// The earliest deadline among the lanes' heads (0 when none expires).
-    var earliestHeadDeadline: UInt64 {
-        var earliest: UInt64 = 0
+    /// Empties the slot of the message `due` names, if it is still in its lane.
+    private mutating func removeInPlace(_ due: Deadline) -> QueuedMessage? {
+        let lane = Int(due.lane)
+        var low = 0
+        var high = lanes[lane].count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            let sequence = lanes[lane][mid].sequence
+            if sequence < due.sequence {
+                low = mid + 1
+            } else if sequence > due.sequence {
+                high = mid - 1
+            } else {
+                let message = lanes[lane][mid]
+                guard !message.isRemoved, message.expiresAt == due.expiresAt else { return nil }
+                lanes[lane][mid].isRemoved = true
+                lanes[lane][mid].message.body = .init()
+                count -= 1
+                bytes -= message.message.bodySize
+                return message
+            }
+        }
+        return nil
+    }
+
+    /// The earliest deadline among the lanes' heads and the deadline index (0 when none).
+    var earliestDeadline: UInt64 {
+        var earliest = deadlines.min?.expiresAt ?? 0
         for lane in lanes {
             if let deadline = lane.first?.expiresAt, deadline != 0, earliest == 0 || deadline < earliest {
                 earliest = deadline
@@ -93,6 +156,7 @@ public struct ReadyMessages {
         for lane in lanes.indices {
             lanes[lane].removeAll()
         }
+        deadlines = Heap()
         count = 0
         bytes = 0
     }
@@ -101,6 +165,6 @@ public struct ReadyMessages {
 extension ReadyMessages: Sequence {
     /// Messages in delivery order: highest lane first, FIFO within a lane.
     public func makeIterator() -> some IteratorProtocol<QueuedMessage> {
-        lanes.reversed().joined().makeIterator()
+        lanes.reversed().joined().lazy.filter { !$0.isRemoved }.makeIterator()
     }
 }

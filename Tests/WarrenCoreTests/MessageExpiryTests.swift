@@ -86,6 +86,38 @@ struct MessageExpiryTests {
         #expect(queue.messageCount == 0)
     }
 
+    @Test("a message expiring behind unexpired ones is removed on time, not when it reaches the head")
+    func expiryBehindTheHead() throws {
+        let queue = queue()
+        queue.enqueue(try message("keeps"))
+        queue.enqueue(try message("short", expiration: 100))
+        queue.enqueue(try message("long", expiration: 1_000))
+        queue.enqueue(try message("shorter", expiration: 50))
+        #expect(scheduler.deadlines == [1_100, 1_050])
+        clock.now = 1_100
+        queue.expiryTimerFired()
+        #expect(queue.ready.map(bodyText) == ["keeps", "long"])
+        #expect(queue.messageCount == 2)
+        #expect(queue.ready.bytes == "keepslong".utf8.count)
+        #expect(scheduler.deadlines.last == 2_000)
+        #expect(queue.get(noAck: true).map(bodyText) == "keeps")
+        #expect(queue.get(noAck: true).map(bodyText) == "long")
+        #expect(queue.get(noAck: true) == nil)
+    }
+
+    @Test("an out-of-order expiry in a priority lane leaves the other lanes alone")
+    func expiryBehindInPriorityLane() throws {
+        let queue = queue(["x-max-priority": .int32(5)])
+        var high = try message("high-keeps")
+        high.header = try ContentHeader(bodySize: 10, properties: BasicProperties(priority: 5))
+        queue.enqueue(high)
+        queue.enqueue(try message("low-keeps"))
+        queue.enqueue(try message("low-short", expiration: 10))
+        clock.now += 10
+        queue.expiryTimerFired()
+        #expect(queue.ready.map(bodyText) == ["high-keeps", "low-keeps"])
+    }
+
     @Test("expiration strings follow RabbitMQ's parser and error terms")
     func parse() throws {
         #expect(try MessageExpiration.parse("0") == 0)
