@@ -15,7 +15,10 @@ public enum ArgumentValidation {
         ("x-max-length", nonNegativeInteger),
         ("x-max-length-bytes", nonNegativeInteger),
         ("x-max-priority", maxPriority),
-        ("x-overflow", oneOf(["drop-head", "reject-publish", "reject-publish-dlx"], error: "invalid_overflow")),
+        (
+            "x-overflow",
+            oneOf(["drop-head", "reject-publish", "reject-publish-dlx"], error: "invalid_overflow", bare: true)
+        ),
         ("x-queue-mode", oneOf(["default", "lazy"], error: "invalid_queue_mode")),
         ("x-queue-type", oneOf(["classic"], error: "unsupported_queue_type")),
         ("x-single-active-consumer", boolean),
@@ -26,7 +29,20 @@ public enum ArgumentValidation {
     static var equivalenceCheckedQueueArguments: [String] { queueValidators.map(\.0) }
 
     static func validateQueueArguments(_ arguments: FieldTable, queue: String, vhost: String) throws {
+        // The dead-letter exchange is checked as an exchange name first, with its own wording.
+        if let exchange = arguments["x-dead-letter-exchange"], exchange.stringValue == nil {
+            throw AMQPError(
+                .preconditionFailed,
+                "invalid type '\(typeName(exchange))' for arg 'x-dead-letter-exchange' in queue '\(queue)' in vhost '\(vhost)'"
+            )
+        }
         try validate(arguments, with: queueValidators, kind: "queue", name: queue, vhost: vhost)
+        if arguments["x-dead-letter-routing-key"] != nil && arguments["x-dead-letter-exchange"] == nil {
+            throw AMQPError(
+                .preconditionFailed,
+                "invalid arg 'x-dead-letter-routing-key' for queue '\(queue)' in vhost '\(vhost)': routing_key_but_no_dlx_defined"
+            )
+        }
     }
 
     static func validateExchangeArguments(_ arguments: FieldTable, exchange: String, vhost: String) throws {
@@ -155,10 +171,12 @@ public enum ArgumentValidation {
         return nil
     }
 
-    static func oneOf(_ allowed: [String], error: String) -> Validator {
+    /// One of `allowed`; RabbitMQ names the bad value in some of these errors but not all (`bare`).
+    static func oneOf(_ allowed: [String], error: String, bare: Bool = false) -> Validator {
         { value in
             guard let text = value.stringValue else { return "{unacceptable_type,\(typeName(value))}" }
-            return allowed.contains(text) ? nil : "{\(error),\"\(text)\"}"
+            if allowed.contains(text) { return nil }
+            return bare ? error : "{\(error),\"\(text)\"}"
         }
     }
 }

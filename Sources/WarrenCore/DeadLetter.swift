@@ -70,7 +70,8 @@ public struct DeadLetter {
 
     /// Adds this death to `x-death`: the entry for the same queue and reason has its count
     /// raised and moves to the front (keeping its first time and keys); otherwise a new entry
-    /// with count 1 goes first. The first death also sets `x-first-death-*`.
+    /// with count 1 goes first; the other entries follow in reverse. The first death also sets
+    /// `x-first-death-*`.
     private static func recordDeath(
         _ info: [FieldTable.Entry], in headers: inout FieldTable, queue: String, reason: String
     ) -> [FieldValue] {
@@ -86,11 +87,13 @@ public struct DeadLetter {
             guard case .table(let table) = death else { return false }
             return table["queue"]?.stringValue == queue && table["reason"]?.stringValue == reason
         }
+        // RabbitMQ 3.10 regroups the old entries in a way that reverses them; clients that
+        // walk the array see the same order here.
         guard let match, case .table(var existing) = others.remove(at: match) else {
-            return [.table(sorted(FieldTable(counted)))] + others
+            return [.table(sorted(FieldTable(counted)))] + others.reversed()
         }
         existing["count"] = .int64((existing["count"]?.integerValue ?? 0) + 1)
-        return [.table(sorted(existing))] + others
+        return [.table(sorted(existing))] + others.reversed()
     }
 
     /// Whether delivering to `queue` would close a loop that no client ever broke: `queue`

@@ -22,7 +22,8 @@ extension AMQPChannel {
     /// so that no `multiple` ack can cover it.
     func rejectPublish(_ sequence: UInt64) {
         flushConfirms()
-        send(.basicNack(Spec.Basic.Nack(deliveryTag: sequence, multiple: false, requeue: false)))
+        // RabbitMQ sets the requeue bit on these nacks; clients ignore it.
+        send(.basicNack(Spec.Basic.Nack(deliveryTag: sequence, multiple: false, requeue: true)))
         confirmedUpTo = sequence
         ackedUpTo = sequence
     }
