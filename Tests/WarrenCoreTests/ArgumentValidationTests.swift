@@ -61,7 +61,7 @@ struct ArgumentValidationTests {
 
     @Test("enumerated string arguments")
     func enumerations() throws {
-        #expect(declareError(["x-overflow": .string("bogus")])?.code == .preconditionFailed)
+        #expect(declareError(["x-overflow": .string("bogus")])?.replyText == invalid("x-overflow", "invalid_overflow"))
         #expect(
             declareError(["x-overflow": .int32(1)])?.replyText == invalid("x-overflow", "{unacceptable_type,signedint}")
         )
@@ -81,7 +81,11 @@ struct ArgumentValidationTests {
                 == invalid("x-single-active-consumer", "{unacceptable_type,signedint}"))
         #expect(
             declareError(["x-dead-letter-exchange": .int64(1)])?.replyText
-                == invalid("x-dead-letter-exchange", "{unacceptable_type,long}"))
+                == "PRECONDITION_FAILED - invalid type 'long' for arg 'x-dead-letter-exchange' in queue 'q' in vhost '/'"
+        )
+        #expect(
+            declareError(["x-dead-letter-routing-key": .string("k")])?.replyText
+                == invalid("x-dead-letter-routing-key", "routing_key_but_no_dlx_defined"))
         try vhost.declareQueue("q", arguments: ["x-single-active-consumer": .bool(true)])
     }
 
