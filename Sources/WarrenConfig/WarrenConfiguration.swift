@@ -17,6 +17,12 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var maxMessageSize: UInt64 = 134_217_728
     /// Milliseconds, as RabbitMQ's `consumer_timeout`; nil when set to `false`.
     public var consumerTimeoutMilliseconds: UInt64? = 1_800_000
+    /// `vm_memory_high_watermark.relative` (a share of RAM) or `.absolute` (bytes): the last one set wins.
+    public var memoryHighWatermarkRelative: Double? = 0.6
+    public var memoryHighWatermarkAbsolute: UInt64?
+    /// `disk_free_limit.absolute` (bytes) or `.relative` (a multiple of RAM): the last one set wins.
+    public var diskFreeLimitAbsolute: UInt64? = 50_000_000
+    public var diskFreeLimitRelative: Double?
     public var logLevel = "info"
 
     public init() {}
@@ -38,6 +44,20 @@ public struct WarrenConfiguration: Sendable, Equatable {
             }
             return value
         }
+        func fraction() throws(ConfigurationError) -> Double {
+            guard let value = Double(entry.value), value >= 0, value.isFinite else {
+                throw fail("expected a non-negative number, got '\(entry.value)'")
+            }
+            return value
+        }
+        func bytes() throws(ConfigurationError) -> UInt64 {
+            guard let value = ByteSize.parse(entry.value) else {
+                throw fail(
+                    "expected a size in bytes, optionally with a unit (kB, MB, GB, KiB, MiB, GiB), got '\(entry.value)'"
+                )
+            }
+            return value
+        }
         switch entry.key {
         case "listeners.tcp.default":
             try applyListener(entry.value, fail: fail)
@@ -55,6 +75,18 @@ public struct WarrenConfiguration: Sendable, Equatable {
             loopbackUsers = []
         case "handshake_timeout": handshakeTimeoutMilliseconds = try integer(Int.self, min: 1)
         case "max_message_size": maxMessageSize = try integer(UInt64.self, min: 1)
+        case "vm_memory_high_watermark.relative":
+            memoryHighWatermarkRelative = try fraction()
+            memoryHighWatermarkAbsolute = nil
+        case "vm_memory_high_watermark.absolute":
+            memoryHighWatermarkAbsolute = try bytes()
+            memoryHighWatermarkRelative = nil
+        case "disk_free_limit.absolute":
+            diskFreeLimitAbsolute = try bytes()
+            diskFreeLimitRelative = nil
+        case "disk_free_limit.relative":
+            diskFreeLimitRelative = try fraction()
+            diskFreeLimitAbsolute = nil
         case "consumer_timeout":
             consumerTimeoutMilliseconds = entry.value == "false" ? nil : try integer(UInt64.self, min: 1)
         case "log.console.level":

@@ -19,6 +19,10 @@ final class AMQPConnection {
     private var outbound: ByteBuffer
     private(set) var needsFlush = false
     private var isTornDown = false
+    /// Stopped reading because it published during a resource alarm.
+    private(set) var isBlocked = false
+    /// Whether the client was told (`connection.blocked`), and so must hear `unblocked`.
+    private var toldBlocked = false
     let logger: Logger
 
     init(
@@ -82,6 +86,7 @@ final class AMQPConnection {
             withChannelErrors(channel, method: .basicPublish(.init())) {
                 if case .complete(let publish, let header, let body) = try channel.assembler.header(header) {
                     try channel.publish(publish, header: header, body: body)
+                    if !broker.alarms.isEmpty { blockPublishing() }
                 }
             }
         case .body(let number, let body):
@@ -91,6 +96,7 @@ final class AMQPConnection {
             withChannelErrors(channel, method: .basicPublish(.init())) {
                 if case .complete(let publish, let header, let body) = try channel.assembler.body(body) {
                     try channel.publish(publish, header: header, body: body)
+                    if !broker.alarms.isEmpty { blockPublishing() }
                 }
             }
         }
@@ -305,6 +311,29 @@ final class AMQPConnection {
         for channel in channels.values where !channel.isClosing {
             channel.checkConsumerTimeout(now: now)
         }
+    }
+
+    /// A publish completed during a resource alarm: stop reading from this client until the
+    /// alarms clear, and tell it why if it understands `connection.blocked`. What was already
+    /// read is still processed, as in RabbitMQ.
+    func blockPublishing() {
+        guard !isBlocked else { return }
+        isBlocked = true
+        if clientHasCapability("connection.blocked") {
+            toldBlocked = true
+            send(.connectionBlocked(Spec.Connection.Blocked(reason: broker.alarms.blockedReason)), channel: 0)
+        }
+        transport?.setReading(false)
+    }
+
+    func unblockPublishing() {
+        guard isBlocked else { return }
+        isBlocked = false
+        if toldBlocked {
+            toldBlocked = false
+            send(.connectionUnblocked(.init()), channel: 0)
+        }
+        transport?.setReading(true)
     }
 
     /// The socket became writable again: consumers that were skipped may receive.

@@ -21,6 +21,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     private var readSinceLastTick = true
     private var wroteSinceLastTick = true
     private var missedTicks = 0
+    private var isReadingPaused = false
 
     init(broker: Broker, frameLimit: MaxFrameSizeBox) {
         self.broker = broker
@@ -143,6 +144,11 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         frameLimit.value = size
     }
 
+    func setReading(_ reading: Bool) {
+        isReadingPaused = !reading
+        context?.channel.setOption(ChannelOptions.autoRead, value: reading).whenComplete { _ in }
+    }
+
     /// Sends a heartbeat when we have been silent for half an interval, and closes the
     /// connection after two intervals without hearing from the peer (RabbitMQ's rule).
     func startHeartbeats(seconds: UInt16) {
@@ -159,7 +165,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     private func heartbeatTick() {
         guard let context else { return }
-        if readSinceLastTick {
+        if readSinceLastTick || isReadingPaused {
             missedTicks = 0
         } else {
             missedTicks += 1

@@ -20,6 +20,8 @@ final class Broker {
     /// deadlines are stamped with, without reading the clock once per message.
     private(set) var now: UInt64
     private let clock = MonotonicClock()
+    /// The resource alarms in effect; while any is, connections that publish are blocked.
+    private(set) var alarms: Set<ResourceAlarm> = []
     /// Channels consuming direct replies, by their reply address.
     var directReplyChannels: [String: AMQPChannel] = [:]
 
@@ -54,14 +56,34 @@ final class Broker {
         now = clock.milliseconds()
     }
 
-    /// The once-a-second housekeeping: closes channels whose deliveries have waited longer than
-    /// the consumer timeout for an acknowledgement.
+    /// The once-a-second housekeeping: re-evaluates the resource alarms and closes channels
+    /// whose deliveries have waited longer than the consumer timeout for an acknowledgement.
     func tick() {
         refreshClock()
+        let usage = ResourceUsage.sample(directory: settings.dataDirectory)
+        setAlarms(usage.alarms(watermark: settings.memoryHighWatermark, diskFreeLimit: settings.diskFreeLimit))
         for connection in connections.values {
             connection.checkConsumerTimeouts(now: now)
         }
         flushPending()
+    }
+
+    /// Raises or clears alarms. Publishers are blocked lazily, at their next publish (as in
+    /// RabbitMQ, so consumers keep working); once every alarm has cleared they are unblocked.
+    func setAlarms(_ current: Set<ResourceAlarm>) {
+        guard current != alarms else { return }
+        for alarm in current.subtracting(alarms) {
+            logger.warning("\(alarm.rawValue) resource limit alarm set on this node: publishers will be blocked")
+        }
+        for alarm in alarms.subtracting(current) {
+            logger.warning("\(alarm.rawValue) resource limit alarm cleared on this node")
+        }
+        alarms = current
+        if current.isEmpty {
+            for connection in connections.values {
+                connection.unblockPublishing()
+            }
+        }
     }
 
     func connectionClosed(_ connection: AMQPConnection) {

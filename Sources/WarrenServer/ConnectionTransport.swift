@@ -17,4 +17,7 @@ protocol ConnectionTransport: AnyObject {
     func startHeartbeats(seconds: UInt16)
     /// Raises the frame decoder's limit to the negotiated `frame_max`.
     func setMaxFrameSize(_ size: UInt32)
+    /// Stops or resumes reading from the socket (a publisher blocked by a resource alarm). The
+    /// peer's heartbeats are not expected while reading is stopped.
+    func setReading(_ reading: Bool)
 }

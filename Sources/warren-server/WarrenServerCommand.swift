@@ -52,6 +52,17 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.handshakeTimeout = Double(configuration.handshakeTimeoutMilliseconds) / 1000
         settings.maxMessageSize = configuration.maxMessageSize
         settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
+        settings.dataDirectory = configuration.dataDirectory
+        if let bytes = configuration.memoryHighWatermarkAbsolute {
+            settings.memoryHighWatermark = .absolute(bytes)
+        } else if let fraction = configuration.memoryHighWatermarkRelative {
+            settings.memoryHighWatermark = .relative(fraction)
+        }
+        if let bytes = configuration.diskFreeLimitAbsolute {
+            settings.diskFreeLimit = .absolute(bytes)
+        } else if let factor = configuration.diskFreeLimitRelative {
+            settings.diskFreeLimit = .relative(factor)
+        }
 
         let signals = SignalWaiter()
         let server = try await WarrenServer.start(

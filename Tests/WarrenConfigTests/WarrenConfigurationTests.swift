@@ -36,6 +36,33 @@ struct WarrenConfigurationTests {
         #expect(configuration.handshakeTimeoutMilliseconds == 10_000)
         #expect(configuration.maxMessageSize == 134_217_728)
         #expect(configuration.logLevel == "info")
+        #expect(configuration.consumerTimeoutMilliseconds == 1_800_000)
+        #expect(configuration.memoryHighWatermarkRelative == 0.6)
+        #expect(configuration.diskFreeLimitAbsolute == 50_000_000)
+    }
+
+    @Test("resource limits take RabbitMQ's keys and size units; the last of relative/absolute wins")
+    func resourceLimits() throws {
+        let absolute = try configuration(
+            "vm_memory_high_watermark.absolute = 2GiB\ndisk_free_limit.absolute = 1GB\nconsumer_timeout = 60000\n")
+        #expect(absolute.memoryHighWatermarkAbsolute == 2 << 30)
+        #expect(absolute.memoryHighWatermarkRelative == nil)
+        #expect(absolute.diskFreeLimitAbsolute == 1_000_000_000)
+        #expect(absolute.consumerTimeoutMilliseconds == 60_000)
+        let relative = try configuration(
+            "vm_memory_high_watermark.absolute = 512MiB\nvm_memory_high_watermark.relative = 0.4\n"
+                + "disk_free_limit.relative = 1.5\nconsumer_timeout = false\n")
+        #expect(relative.memoryHighWatermarkRelative == 0.4)
+        #expect(relative.memoryHighWatermarkAbsolute == nil)
+        #expect(relative.diskFreeLimitRelative == 1.5)
+        #expect(relative.diskFreeLimitAbsolute == nil)
+        #expect(relative.consumerTimeoutMilliseconds == nil)
+        #expect(applyError("disk_free_limit.absolute = lots\n")?.line == 1)
+        #expect(applyError("vm_memory_high_watermark.absolute = 99999999999TB\n")?.line == 1)
+        #expect(applyError("vm_memory_high_watermark.relative = -1\n")?.line == 1)
+        #expect(ByteSize.parse("50000000") == 50_000_000)
+        #expect(ByteSize.parse("512kB") == 512_000)
+        #expect(ByteSize.parse("3KiB") == 3_072)
     }
 
     @Test("an empty file changes nothing")

@@ -67,6 +67,12 @@ final class FakeTransport: ConnectionTransport {
         maxFrameSize = size
     }
 
+    private(set) var isReading = true
+
+    func setReading(_ reading: Bool) {
+        isReading = reading
+    }
+
     /// Takes the bytes written so far.
     func takeWritten() -> ByteBuffer {
         defer { written.clear() }
