@@ -24,6 +24,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var diskFreeLimitAbsolute: UInt64? = 50_000_000
     public var diskFreeLimitRelative: Double?
     public var logLevel = "info"
+    /// A RabbitMQ definitions file to import at start-up (`load_definitions`).
+    public var definitionsFile: String?
 
     public init() {}
 
@@ -93,6 +95,9 @@ public struct WarrenConfiguration: Sendable, Equatable {
             let levels = ["debug", "info", "warning", "error", "critical", "none"]
             guard levels.contains(entry.value) else { throw fail("expected one of \(levels.joined(separator: ", "))") }
             logLevel = entry.value
+        case "load_definitions":
+            guard !entry.value.isEmpty else { throw fail("must not be empty") }
+            definitionsFile = entry.value
         case "data_dir":
             guard !entry.value.isEmpty else { throw fail("must not be empty") }
             dataDirectory = entry.value

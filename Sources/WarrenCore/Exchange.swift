@@ -41,8 +41,13 @@ public final class Exchange {
     /// The default exchange (named ""), which routes to the queue named by the routing key.
     public var isDefault: Bool { name.isEmpty }
 
-    /// The `alternate-exchange` argument, where unroutable messages go.
-    public var alternateExchange: String? { arguments["alternate-exchange"]?.stringValue }
+    /// The policy in effect, if any.
+    public internal(set) var policy: Policy?
+
+    /// Where unroutable messages go: the `alternate-exchange` argument, else the policy's.
+    public var alternateExchange: String? {
+        (arguments["alternate-exchange"] ?? policy?.definition["alternate-exchange"])?.stringValue
+    }
 
     /// Adds a binding; returns false when an identical binding already existed.
     @discardableResult

@@ -32,10 +32,13 @@ public final class Queue {
     /// Called when the queue deletes itself (auto-delete), so its virtual host can forget it.
     var onAutoDelete: ((Queue) -> Void)?
 
-    /// What the queue's arguments select: TTLs, dead-lettering, length limits.
-    public let settings: QueueSettings
+    /// What the queue's arguments and policies select: TTLs, dead-lettering, length limits.
+    public private(set) var settings: QueueSettings
     /// Whether a length limit applies: the one test on the plain enqueue path.
-    let limitsLength: Bool
+    private(set) var limitsLength: Bool
+    /// The policy and operator policy in effect, if any.
+    public private(set) var policy: Policy?
+    public private(set) var operatorPolicy: Policy?
     private var lastUsed: UInt64 = 0
     /// Where dead-lettered messages go: the queue's virtual host.
     weak var deadLetterTarget: (any DeadLetterTarget)?
@@ -130,6 +133,20 @@ public final class Queue {
         } else {
             requestTimer(at: due)
         }
+    }
+
+    /// Applies a (possibly changed) policy: a lower length limit drops heads at once; a changed
+    /// expiry restarts its period. TTLs apply to messages enqueued from now on.
+    public func apply(policy: Policy?, operatorPolicy: Policy?) {
+        self.policy = policy
+        self.operatorPolicy = operatorPolicy
+        let updated = QueueSettings(arguments: arguments, policy: policy, operatorPolicy: operatorPolicy)
+        guard updated != settings else { return }
+        let expiryChanged = updated.expiresAfter != settings.expiresAfter
+        settings = updated
+        limitsLength = updated.hasLengthLimit
+        if limitsLength { dropHeadsOverLimit() }
+        if expiryChanged { markUsed() }
     }
 
     /// Records a use for `x-expires`: a declare, a `basic.get`, or consumers coming and going.

@@ -10,10 +10,11 @@ public enum OverflowMode: String, Sendable {
     case rejectPublishDeadLetter = "reject-publish-dlx"
 }
 
-/// The behaviour a queue's `x-` arguments select, read once at declare time.
+/// The behaviour a queue's `x-` arguments and policies select, computed when it is declared
+/// and whenever its policy changes.
 ///
-/// Kept apart from the raw arguments because the same settings will also come from policies,
-/// and the queue's hot path should test a field, not look up a table.
+/// Kept apart from the raw arguments so the queue's hot path tests a field instead of looking
+/// up tables.
 public struct QueueSettings: Sendable, Equatable {
     /// `x-message-ttl` in milliseconds.
     public var messageTTL: UInt64?
@@ -35,17 +36,28 @@ public struct QueueSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The settings the (already validated) declare arguments select.
-    public init(arguments: FieldTable) {
-        messageTTL = arguments["x-message-ttl"]?.integerValue.flatMap(UInt64.init(exactly:))
-        expiresAfter = arguments["x-expires"]?.integerValue.flatMap(UInt64.init(exactly:))
-        deadLetterExchange = arguments["x-dead-letter-exchange"]?.stringValue
-        deadLetterRoutingKey = arguments["x-dead-letter-routing-key"]?.stringValue
-        maxLength = arguments["x-max-length"]?.integerValue.flatMap(Int.init(exactly:))
-        maxLengthBytes = arguments["x-max-length-bytes"]?.integerValue.flatMap(Int.init(exactly:))
-        overflow = arguments["x-overflow"]?.stringValue.flatMap(OverflowMode.init(rawValue:)) ?? .dropHead
-        deliveryLimit = arguments["x-delivery-limit"]?.integerValue.flatMap(Int.init(exactly:))
-        consumerTimeout = arguments["x-consumer-timeout"]?.integerValue.flatMap(UInt64.init(exactly:))
+    /// The settings the (already validated) declare arguments select, with the queue's policy
+    /// and operator policy applied by RabbitMQ's rules: for TTLs, expiry and limits the lowest of
+    /// argument, policy and operator policy wins; otherwise the argument wins over the policy.
+    public init(arguments: FieldTable, policy: Policy? = nil, operatorPolicy: Policy? = nil) {
+        func lowest(_ key: String) -> Int64? {
+            let candidates = [
+                arguments["x-" + key], policy?.definition[key], operatorPolicy?.definition[key],
+            ].compactMap { $0?.integerValue }
+            return candidates.min()
+        }
+        func text(_ key: String) -> String? {
+            (arguments["x-" + key] ?? policy?.definition[key])?.stringValue
+        }
+        messageTTL = lowest("message-ttl").flatMap(UInt64.init(exactly:))
+        expiresAfter = lowest("expires").flatMap(UInt64.init(exactly:))
+        deadLetterExchange = text("dead-letter-exchange")
+        deadLetterRoutingKey = text("dead-letter-routing-key")
+        maxLength = lowest("max-length").flatMap(Int.init(exactly:))
+        maxLengthBytes = lowest("max-length-bytes").flatMap(Int.init(exactly:))
+        overflow = text("overflow").flatMap(OverflowMode.init(rawValue:)) ?? .dropHead
+        deliveryLimit = lowest("delivery-limit").flatMap(Int.init(exactly:))
+        consumerTimeout = lowest("consumer-timeout").flatMap(UInt64.init(exactly:))
     }
 
     /// Whether any length limit applies.

@@ -12,6 +12,9 @@ public final class VirtualHost {
     public weak var expiryScheduler: (any ExpiryScheduler)?
     /// Messages held by `x-delayed-message` exchanges until they are due.
     var delayed = DelayedMessages()
+    /// Policies and operator policies by name.
+    public internal(set) var policies: [String: Policy] = [:]
+    public internal(set) var operatorPolicies: [String: Policy] = [:]
 
     /// The exchanges every RabbitMQ virtual host starts with.
     public static let predeclaredExchanges: [(String, ExchangeKind)] = [
@@ -96,6 +99,7 @@ public final class VirtualHost {
             name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
             isInternal: isInternal, arguments: arguments, isDelayed: isDelayed)
         exchanges[exchangeName] = exchange
+        applyPolicies(to: exchange)
         return exchange
     }
 
@@ -203,8 +207,9 @@ public final class VirtualHost {
         queue.onExpire = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }
-        queue.markUsed()
         queues[queueName] = queue
+        applyPolicies(to: queue)
+        queue.markUsed()
         return queue
     }
 

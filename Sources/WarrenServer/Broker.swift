@@ -33,11 +33,16 @@ final class Broker {
         self.logger = logger
         self.expiryScheduler = expiryScheduler
         self.now = clock.milliseconds()
-        let vhost = VirtualHost(name: "/")
-        vhost.expiryScheduler = expiryScheduler
-        self.vhosts = ["/": vhost]
+        self.vhosts = [:]
+        addVirtualHost(named: "/")
         // Expiry can dead-letter into queues with consumers: their deliveries go out at once.
         expiryScheduler?.afterFiring = { [unowned self] in self.flushPending() }
+    }
+
+    func addVirtualHost(named name: String) {
+        let vhost = VirtualHost(name: name)
+        vhost.expiryScheduler = expiryScheduler
+        vhosts[name] = vhost
     }
 
     func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)

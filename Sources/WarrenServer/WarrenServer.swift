@@ -15,17 +15,25 @@ public final class WarrenServer: Sendable {
     private let broker: NIOLoopBound<Broker>
     private let serverChannel: any Channel
 
-    /// Binds the listener; returns once the broker accepts connections.
-    public static func start(host: String, port: Int, settings: BrokerSettings, logger: Logger) async throws
-        -> WarrenServer
-    {
+    /// Binds the listener; returns once the broker accepts connections, with `definitions`
+    /// (a RabbitMQ definitions export) loaded first.
+    public static func start(
+        host: String, port: Int, settings: BrokerSettings, logger: Logger, definitions: Definitions? = nil
+    ) async throws -> WarrenServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let broker = try await loop.submit {
-            NIOLoopBound(
-                Broker(settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop)),
-                eventLoop: loop)
-        }.get()
+        let broker: NIOLoopBound<Broker>
+        do {
+            broker = try await loop.submit {
+                let broker = Broker(
+                    settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop))
+                if let definitions { try broker.importDefinitions(definitions) }
+                return NIOLoopBound(broker, eventLoop: loop)
+            }.get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

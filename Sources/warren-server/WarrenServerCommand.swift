@@ -23,6 +23,11 @@ struct WarrenServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the broker keeps its data.")
     var dataDir: String?
 
+    @Option(
+        name: .customLong("import-definitions"),
+        help: "A RabbitMQ definitions file to load at start-up (overrides load_definitions).")
+    var importDefinitions: String?
+
     func run() async throws {
         let configuration: WarrenConfiguration
         do {
@@ -64,9 +69,27 @@ struct WarrenServerCommand: AsyncParsableCommand {
             settings.diskFreeLimit = .relative(factor)
         }
 
+        var definitions: Definitions?
+        if let path = importDefinitions ?? configuration.definitionsFile {
+            do {
+                definitions = try Definitions.parse(Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                FileHandle.standardError.write(
+                    Data("warren-server: cannot load definitions from '\(path)': \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+        }
+
         let signals = SignalWaiter()
-        let server = try await WarrenServer.start(
-            host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger)
+        let server: WarrenServer
+        do {
+            server = try await WarrenServer.start(
+                host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger,
+                definitions: definitions)
+        } catch let error as DefinitionsError {
+            FileHandle.standardError.write(Data("warren-server: cannot import definitions: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         let port = server.localAddress?.port ?? configuration.port
         let ready =
             "warren-server ready on \(configuration.bindAddress):\(port) (data in \(configuration.dataDirectory))\n"

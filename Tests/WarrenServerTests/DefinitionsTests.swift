@@ -1,0 +1,61 @@
+import AMQPWire
+import Foundation
+import Testing
+import WarrenCore
+
+@testable import WarrenServer
+
+@Suite("Importing RabbitMQ definitions")
+struct DefinitionsTests {
+    static let export = """
+        {"rabbit_version": "3.10.8", "users": [], "permissions": [],
+         "vhosts": [{"name": "/"}, {"name": "staging"}],
+         "policies": [{"vhost": "/", "name": "limits", "pattern": "^work", "apply-to": "queues",
+                       "definition": {"max-length": 100, "dead-letter-exchange": "dlx", "ha-mode": "all"},
+                       "priority": 3}],
+         "operator_policies": [{"vhost": "/", "name": "cap", "pattern": ".*", "definition": {"max-length": 10}}],
+         "exchanges": [{"name": "dlx", "vhost": "/", "type": "fanout", "durable": true, "auto_delete": false,
+                        "internal": false, "arguments": {}},
+                       {"name": "later", "vhost": "/", "type": "x-delayed-message", "durable": true,
+                        "auto_delete": false, "internal": false, "arguments": {"x-delayed-type": "topic"}}],
+         "queues": [{"name": "work", "vhost": "/", "durable": true, "auto_delete": false,
+                     "arguments": {"x-queue-type": "classic", "x-message-ttl": 60000}},
+                    {"name": "dead", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {}}],
+         "bindings": [{"source": "dlx", "vhost": "/", "destination": "dead", "destination_type": "queue",
+                       "routing_key": "", "arguments": {}},
+                      {"source": "dlx", "vhost": "/", "destination": "later", "destination_type": "exchange",
+                       "routing_key": "k", "arguments": {}}]}
+        """
+
+    @Test("an export's vhosts, policies, exchanges, queues and bindings are declared")
+    func importExport() throws {
+        let broker = TestClient.makeBroker()
+        try broker.importDefinitions(Definitions.parse(Data(Self.export.utf8)))
+        #expect(broker.vhosts.keys.sorted() == ["/", "staging"])
+        let vhost = try #require(broker.vhosts["/"])
+        let work = try vhost.queue(named: "work")
+        #expect(work.durable)
+        #expect(work.settings.messageTTL == 60_000)
+        #expect(work.settings.maxLength == 10)
+        #expect(work.settings.deadLetterExchange == "dlx")
+        #expect(try vhost.exchange(named: "later").isDelayed)
+        #expect(try vhost.exchange(named: "dlx").bindings.count == 2)
+    }
+
+    @Test("a broken file names what is wrong")
+    func errors() throws {
+        let broker = TestClient.makeBroker()
+        #expect(throws: DefinitionsError.self) { try Definitions.parse(Data("{\"queues\": 5}".utf8)) }
+        let unknownVhost = try Definitions.parse(
+            Data(#"{"queues": [{"name": "q", "vhost": "nowhere", "arguments": {}}]}"#.utf8))
+        #expect(throws: DefinitionsError.self) { try broker.importDefinitions(unknownVhost) }
+        let badArgument = try Definitions.parse(
+            Data(#"{"queues": [{"name": "q", "vhost": "/", "arguments": {"x-max-length": -1}}]}"#.utf8))
+        do {
+            try broker.importDefinitions(badArgument)
+            Issue.record("expected an error")
+        } catch let error as DefinitionsError {
+            #expect(error.description.hasPrefix("queue 'q': invalid arg 'x-max-length'"))
+        }
+    }
+}
