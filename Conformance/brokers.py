@@ -16,6 +16,15 @@ Warren is run as `warren-server --port PORT --bind 127.0.0.1 --data-dir DIR`;
 it is ready when it prints a line containing "ready" or its port accepts an
 AMQP handshake.
 
+Both take `definitions=`: a dict in RabbitMQ's definitions-export format (sections "policies",
+"operator_policies" (a Warren extension), "queues", "exchanges", "bindings"; every entry carries its
+"vhost"), written to <workdir>/definitions.json and loaded at start-up, before clients can connect:
+RabbitMQ via `load_definitions = FILE` in rabbitmq.conf, Warren via `--import-definitions FILE`.
+For RabbitMQ the file is adapted (see _rabbitmq_definitions): 3.10 ignores "operator_policies", so
+they become "parameters" of component "operator_policy"; and a node given definitions does not seed
+the default vhost and user, so "/" and guest/guest (administrator, all permissions) are added
+unless the dict has its own "vhosts"/"users"/"permissions".
+
 Brokers are stopped at interpreter exit (atexit), and the kernel kills them if the thread that
 started them dies (PR_SET_PDEATHSIG), so start brokers from a long-lived thread (e.g. the main one).
 """
@@ -32,6 +41,9 @@ import threading
 import time
 import weakref
 import atexit
+import base64
+import hashlib
+import json
 from typing import Optional, Sequence
 
 __all__ = ["Broker", "BrokerStartError", "start_rabbitmq", "start_warren",
@@ -217,8 +229,52 @@ def _wait_ready(proc: subprocess.Popen, host: str, port: int, timeout: float,
         f"{what} not ready on {host}:{port} after {timeout:.0f}s; log tail ({log_path}):\n{_tail(log_path)}")
 
 
-def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90.0) -> Broker:
-    """Start a private RabbitMQ node whose state lives under workdir."""
+def _write_definitions(workdir: str, definitions: dict) -> str:
+    path = os.path.join(workdir, "definitions.json")
+    with open(path, "w") as f:
+        json.dump(definitions, f, indent=1, sort_keys=True)
+    return path
+
+
+def _guest_password_hash() -> str:
+    """rabbit_password_hashing_sha256 hash of "guest": base64(salt ++ sha256(salt ++ password))."""
+    salt = os.urandom(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + b"guest").digest()).decode()
+
+
+def _rabbitmq_definitions(definitions: dict) -> dict:
+    """What RabbitMQ 3.10 needs to load the same definitions as Warren.
+
+    * 3.10's import knows no "operator_policies" section (silently ignored): an operator policy is
+      a runtime parameter of component "operator_policy", and "parameters" are imported (after
+      "policies", before "queues") through the same validation as `rabbitmqctl set_operator_policy`.
+    * A node with definitions to load does not seed the default vhost and user ("Will not seed
+      default virtual host and user: have definitions to load"), and an import into a missing
+      vhost fails silently; so add "/" and guest/guest unless the caller brings their own.
+    """
+    d = dict(definitions)
+    ops = d.pop("operator_policies", None) or []
+    if ops:
+        params = list(d.get("parameters") or [])
+        for p in ops:
+            value = {"pattern": p["pattern"], "definition": p["definition"],
+                     "priority": p.get("priority", 0), "apply-to": p.get("apply-to", "all")}
+            params.append({"vhost": p.get("vhost", "/"), "component": "operator_policy",
+                           "name": p["name"], "value": value})
+        d["parameters"] = params
+    d.setdefault("vhosts", [{"name": "/"}])
+    d.setdefault("users", [{"name": "guest", "password_hash": _guest_password_hash(),
+                            "hashing_algorithm": "rabbit_password_hashing_sha256",
+                            "tags": "administrator"}])
+    d.setdefault("permissions", [{"user": "guest", "vhost": "/", "configure": ".*",
+                                  "write": ".*", "read": ".*"}])
+    return d
+
+
+def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90.0, *,
+                   definitions: Optional[dict] = None) -> Broker:
+    """Start a private RabbitMQ node whose state lives under workdir; definitions (a dict in the
+    definitions-export format) are loaded at boot, before the AMQP listener opens."""
     server = os.path.join(RABBITMQ_SBIN, "rabbitmq-server")
     if not os.path.exists(server):
         found = shutil.which("rabbitmq-server")
@@ -252,6 +308,8 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
             # Plenty of disk/memory headroom so alarms never block publishers in tests.
             "disk_free_limit.absolute = 50MB\n"
             "vm_memory_high_watermark.relative = 0.8\n")
+        if definitions is not None:
+            f.write(f"load_definitions = {_write_definitions(workdir, _rabbitmq_definitions(definitions))}\n")
     plugins = os.path.join(workdir, "enabled_plugins")
     with open(plugins, "w") as f:
         f.write("[].\n")
@@ -339,8 +397,10 @@ def warren_binary() -> Optional[str]:
 
 
 def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str] = None,
-                 extra_args: Sequence[str] = (), timeout: float = 30.0) -> Broker:
-    """Start warren-server on 127.0.0.1 with its data under workdir."""
+                 extra_args: Sequence[str] = (), timeout: float = 30.0, *,
+                 definitions: Optional[dict] = None) -> Broker:
+    """Start warren-server on 127.0.0.1 with its data under workdir; definitions (a dict in the
+    definitions-export format) are written to a file loaded with --import-definitions."""
     binary = binary or warren_binary()
     if binary is None:
         raise BrokerStartError("warren-server binary not found (set WARREN_SERVER or build it)")
@@ -352,6 +412,8 @@ def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str]
     log_path = os.path.join(workdir, "warren.log")
     logf = open(log_path, "ab")
     cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", data, *extra_args]
+    if definitions is not None:
+        cmd += ["--import-definitions", _write_definitions(workdir, definitions)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
                             preexec_fn=_die_with_parent(signal.SIGKILL))
