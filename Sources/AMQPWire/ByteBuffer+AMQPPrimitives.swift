@@ -4,7 +4,7 @@ import NIOCore
 /// shortstr, longstr, timestamp). Integers are big-endian, as the spec says.
 extension ByteBuffer {
     @inlinable
-    mutating func readAMQPInteger<T: FixedWidthInteger>(as: T.Type = T.self, _ what: StaticString) throws -> T {
+    public mutating func readAMQPInteger<T: FixedWidthInteger>(as: T.Type = T.self, _ what: StaticString) throws -> T {
         guard let value = self.readInteger(endianness: .big, as: T.self) else {
             throw AMQPWireError.truncated(what: "\(what)")
         }

@@ -18,7 +18,7 @@ public struct WarrenConfiguration: Sendable, Equatable {
     /// Milliseconds, as RabbitMQ's `consumer_timeout`; nil when set to `false`.
     public var consumerTimeoutMilliseconds: UInt64? = 1_800_000
     /// `vm_memory_high_watermark.relative` (a share of RAM) or `.absolute` (bytes): the last one set wins.
-    public var memoryHighWatermarkRelative: Double? = 0.6
+    public var memoryHighWatermarkRelative: Double? = 0.4
     public var memoryHighWatermarkAbsolute: UInt64?
     /// `disk_free_limit.absolute` (bytes) or `.relative` (a multiple of RAM): the last one set wins.
     public var diskFreeLimitAbsolute: UInt64? = 50_000_000
@@ -55,7 +55,7 @@ public struct WarrenConfiguration: Sendable, Equatable {
         func bytes() throws(ConfigurationError) -> UInt64 {
             guard let value = ByteSize.parse(entry.value) else {
                 throw fail(
-                    "expected a size in bytes, optionally with a unit (kB, MB, GB, KiB, MiB, GiB), got '\(entry.value)'"
+                    "expected a size in bytes, optionally with a unit (kB, MB, GB, TB, KiB, MiB, GiB, TiB, k, M, G, T), got '\(entry.value)'"
                 )
             }
             return value

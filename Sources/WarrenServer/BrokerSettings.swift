@@ -17,8 +17,9 @@ public struct BrokerSettings: Sendable {
     /// Milliseconds a delivery may stay unacknowledged before its channel is closed
     /// (RabbitMQ's `consumer_timeout`, 30 minutes); nil for no limit.
     public var consumerTimeout: UInt64? = 1_800_000
-    /// Above this resident memory the memory alarm blocks publishers (60% of RAM, as RabbitMQ).
-    public var memoryHighWatermark = MemoryWatermark.relative(0.6)
+    /// Above this resident memory the memory alarm blocks publishers (40% of RAM, RabbitMQ 3.x's
+    /// default).
+    public var memoryHighWatermark = MemoryWatermark.relative(0.4)
     /// Below this many free bytes on the data directory's filesystem the disk alarm blocks
     /// publishers (50 MB, as RabbitMQ).
     public var diskFreeLimit: DiskFreeLimit = .absolute(50_000_000)

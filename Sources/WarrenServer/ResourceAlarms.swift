@@ -81,7 +81,8 @@ struct ResourceUsage {
 }
 
 extension Set where Element == ResourceAlarm {
-    /// The reason `connection.blocked` gives, RabbitMQ's wording: "low on memory & disk".
+    /// The reason `connection.blocked` gives, in RabbitMQ's wording: "low on memory", "low on
+    /// disk", or both joined by " & " in name order.
     var blockedReason: String {
         "low on " + sorted().map(\.rawValue).joined(separator: " & ")
     }

@@ -15,6 +15,9 @@ enum ServerProperties {
         "consumer_cancel_notify": .bool(true),
         "authentication_failure_close": .bool(true),
         "per_consumer_qos": .bool(true),
+        "connection.blocked": .bool(true),
+        "consumer_priorities": .bool(true),
+        "direct_reply_to": .bool(true),
     ]
 
     static let table: FieldTable = [

@@ -37,7 +37,7 @@ struct WarrenConfigurationTests {
         #expect(configuration.maxMessageSize == 134_217_728)
         #expect(configuration.logLevel == "info")
         #expect(configuration.consumerTimeoutMilliseconds == 1_800_000)
-        #expect(configuration.memoryHighWatermarkRelative == 0.6)
+        #expect(configuration.memoryHighWatermarkRelative == 0.4)
         #expect(configuration.diskFreeLimitAbsolute == 50_000_000)
     }
 
@@ -63,6 +63,12 @@ struct WarrenConfigurationTests {
         #expect(ByteSize.parse("50000000") == 50_000_000)
         #expect(ByteSize.parse("512kB") == 512_000)
         #expect(ByteSize.parse("3KiB") == 3_072)
+        #expect(ByteSize.parse("2G") == 2 << 30)
+        #expect(ByteSize.parse("1gb") == 1_000_000_000)
+        #expect(ByteSize.parse("G") == nil)
+        #expect(ByteSize.parse("2G") == 2 << 30)
+        #expect(ByteSize.parse("1gb") == 1_000_000_000)
+        #expect(ByteSize.parse("G") == nil)
     }
 
     @Test("an empty file changes nothing")

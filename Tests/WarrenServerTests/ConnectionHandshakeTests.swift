@@ -98,8 +98,9 @@ struct ConnectionHandshakeTests {
         ] {
             #expect(capabilities[name] == .bool(true), "\(name)")
         }
-        // Not implemented, so not advertised.
-        #expect(capabilities["connection.blocked"] == nil)
+        for name in ["connection.blocked", "consumer_priorities", "direct_reply_to"] {
+            #expect(capabilities[name] == .bool(true), "\(name)")
+        }
         #expect(handshake.state == .awaitingStartOk)
 
         // A second header (or anything header-shaped) is ignored.
