@@ -44,13 +44,21 @@ let package = Package(
             swiftSettings: hotPathSwift
         ),
         .target(
+            name: "WarrenStore",
+            dependencies: [
+                "AMQPWire", "WarrenCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: hotPathSwift
+        ),
+        .target(
             name: "WarrenConfig",
             swiftSettings: strictSwift
         ),
         .target(
             name: "WarrenServer",
             dependencies: [
-                "AMQPWire", "WarrenCore",
+                "AMQPWire", "WarrenCore", "WarrenStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +107,11 @@ let package = Package(
         .testTarget(
             name: "WarrenCoreTests",
             dependencies: ["WarrenCore", "AMQPWire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "WarrenStoreTests",
+            dependencies: ["WarrenStore", "WarrenCore", "AMQPWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -102,3 +102,23 @@ extension BasicProperties {
         }
     }
 }
+
+extension BasicProperties {
+    /// Whether the encoded properties say `delivery_mode` 2 (persistent): read on every
+    /// publish to a durable queue, so it skips only what comes before the field.
+    public static func isPersistent(_ header: ContentHeader) -> Bool {
+        var bytes = header.encodedProperties
+        guard let flags: UInt16 = try? bytes.readAMQPInteger("property flags"), flags & deliveryModeFlag != 0 else {
+            return false
+        }
+        do {
+            if flags & contentTypeFlag != 0 { try bytes.skipShortString() }
+            if flags & contentEncodingFlag != 0 { try bytes.skipShortString() }
+            if flags & headersFlag != 0 { try bytes.skipFieldTable(depth: 0) }
+            let mode: UInt8 = try bytes.readAMQPInteger("delivery mode")
+            return mode == 2
+        } catch {
+            return false
+        }
+    }
+}

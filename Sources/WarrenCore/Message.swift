@@ -16,6 +16,8 @@ public struct Message: Sendable {
     /// The `BCC` routing keys, stripped from the headers at publish but still routing the
     /// message if it is dead-lettered without a dead-letter routing key (as in RabbitMQ).
     public var blindCopyKeys: [String]?
+    /// The message's id in the persistent message log; 0 when it is not stored.
+    public var storeID: UInt64 = 0
 
     public init(
         exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer, expiration: UInt64? = nil,

@@ -51,8 +51,25 @@ extension Queue {
     /// Hands messages the queue gave up to its dead-letter exchange, if it has one; without
     /// one they are simply dropped.
     func deadLetter(_ messages: [Message], _ reason: DeadLetterReason) {
+        for message in messages { recordSettled(message) }
         guard settings.deadLetterExchange != nil, let deadLetterTarget else { return }
         deadLetterTarget.deadLetter(messages, from: self, reason: reason)
+    }
+}
+
+extension Queue {
+    /// Tells the message log that this queue is done with a stored message.
+    @inline(__always)
+    func recordSettled(_ message: Message) {
+        if message.storeID != 0 && durable { messageLog?.settled(message.storeID, in: self) }
+    }
+
+    /// Tells the message log a stored message went out for the first time.
+    @inline(__always)
+    func recordDelivered(_ message: QueuedMessage) {
+        if message.message.storeID != 0 && !message.redelivered && durable {
+            messageLog?.delivered(message.message.storeID, in: self)
+        }
     }
 }
 

@@ -42,6 +42,8 @@ public final class Queue {
     private var lastUsed: UInt64 = 0
     /// Where dead-lettered messages go: the queue's virtual host.
     weak var deadLetterTarget: (any DeadLetterTarget)?
+    /// Where what happens to stored (persistent) messages is recorded; only durable queues have one.
+    public weak var messageLog: (any PersistentMessageLog)?
     /// Called when `x-expires` runs out, so the virtual host deletes the queue.
     var onExpire: ((Queue) -> Void)?
     var clock: any BrokerClock = MonotonicClock()
@@ -82,7 +84,11 @@ public final class Queue {
     public func enqueue(_ message: Message) -> Bool {
         guard !isDeleted else { return true }
         if limitsLength && settings.overflow != .dropHead && wouldOverflow(adding: message) {
-            if settings.overflow == .rejectPublishDeadLetter { deadLetter([message], .maxlen) }
+            if settings.overflow == .rejectPublishDeadLetter {
+                deadLetter([message], .maxlen)
+            } else {
+                recordSettled(message)
+            }
             return false
         }
         let lane = isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: message.header)) : 0
@@ -169,20 +175,26 @@ public final class Queue {
     public func get(noAck: Bool) -> QueuedMessage? {
         markUsed()
         guard let head = popUnexpired() else { return nil }
-        if !noAck { unackedCount += 1 }
+        if noAck {
+            recordSettled(head.message)
+        } else {
+            unackedCount += 1
+            recordDelivered(head)
+        }
         return head
     }
 
-    /// Settles messages an owner held and acknowledged.
-    public func acknowledge(_ count: Int) {
-        unackedCount -= count
+    /// Settles a message an owner held and acknowledged.
+    public func acknowledge(_ message: QueuedMessage) {
+        unackedCount -= 1
+        recordSettled(message.message)
     }
 
     /// Settles a message its owner rejected without requeue: it is dead-lettered if the queue
     /// has a dead-letter exchange, and dropped otherwise.
     public func reject(_ message: QueuedMessage) {
         unackedCount -= 1
-        guard !isDeleted else { return }
+        guard !isDeleted else { return recordSettled(message.message) }
         deadLetter([message.message], .rejected)
     }
 
@@ -192,11 +204,17 @@ public final class Queue {
         var sorted = Array(messages)
         guard !sorted.isEmpty else { return }
         unackedCount -= sorted.count
-        guard !isDeleted else { return }
+        guard !isDeleted else {
+            for queued in sorted { recordSettled(queued.message) }
+            return
+        }
         sorted.sort { $0.sequence < $1.sequence }
         for index in sorted.indices {
             sorted[index].redelivered = true
             sorted[index].deliveryCount += 1
+            if sorted[index].message.storeID != 0 && durable {
+                messageLog?.returned(sorted[index].message.storeID, in: self)
+            }
         }
         if let limit = settings.deliveryLimit { applyDeliveryLimit(limit, to: &sorted) }
         ready.requeue(sorted)
@@ -208,6 +226,9 @@ public final class Queue {
     /// Drops every ready message; returns how many there were.
     public func purge() -> Int {
         let count = ready.count
+        if messageLog != nil {
+            for queued in ready { recordSettled(queued.message) }
+        }
         ready.removeAll()
         return count
     }
@@ -251,10 +272,22 @@ public final class Queue {
         }
     }
 
+    var nextSequenceValue: UInt64 { nextSequence }
+
+    func advanceSequence(past sequence: UInt64) {
+        nextSequence = max(nextSequence, sequence &+ 1)
+    }
+
     /// Marks the queue deleted and cancels its consumers; returns the ready count it had.
     func markDeleted() -> Int {
         isDeleted = true
         let count = ready.count
+        if let messageLog, durable {
+            for queued in ready where queued.message.storeID != 0 {
+                messageLog.settled(queued.message.storeID, in: self)
+            }
+            messageLog.deleted(self)
+        }
         ready.removeAll()
         let cancelled = consumers
         consumers.removeAll()
@@ -273,9 +306,12 @@ public final class Queue {
         defer { isDispatching = false }
         while !ready.isEmpty, let consumer = nextConsumerWithRoom() {
             guard let message = popUnexpired() else { break }
-            if !consumer.noAck {
+            if consumer.noAck {
+                recordSettled(message.message)
+            } else {
                 unackedCount += 1
                 consumer.unackedCount += 1
+                recordDelivered(message)
             }
             consumer.owner.deliver(message, from: self, to: consumer)
         }

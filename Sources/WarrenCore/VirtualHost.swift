@@ -12,6 +12,8 @@ public final class VirtualHost {
     public weak var expiryScheduler: (any ExpiryScheduler)?
     /// Messages held by `x-delayed-message` exchanges until they are due.
     var delayed = DelayedMessages()
+    /// Where persistent messages on durable queues are recorded (nil: nothing is stored).
+    public weak var messageLog: (any PersistentMessageLog)?
     /// Policies and operator policies by name.
     public internal(set) var policies: [String: Policy] = [:]
     public internal(set) var operatorPolicies: [String: Policy] = [:]
@@ -201,6 +203,7 @@ public final class VirtualHost {
         queue.clock = clock
         queue.expiryScheduler = expiryScheduler
         queue.deadLetterTarget = self
+        if durable { queue.messageLog = messageLog }
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }

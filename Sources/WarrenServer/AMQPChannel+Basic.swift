@@ -192,7 +192,7 @@ extension AMQPChannel {
         for index in range {
             let delivery = unacked[index]
             delivery.consumer?.unackedCount -= 1
-            delivery.queue.acknowledge(1)
+            delivery.queue.acknowledge(delivery.message)
         }
         unacked.removeSubrange(range)
         dispatchConsumedQueues()
@@ -270,7 +270,7 @@ extension AMQPChannel {
         case .acknowledge:
             for delivery in deliveries {
                 delivery.consumer?.unackedCount -= 1
-                delivery.queue.acknowledge(1)
+                delivery.queue.acknowledge(delivery.message)
             }
         case .discard:
             for delivery in deliveries {

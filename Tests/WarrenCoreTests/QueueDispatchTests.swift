@@ -234,7 +234,7 @@ struct QueueDispatchTests {
         #expect(bodyText(held) == "2")
         #expect(!held.redelivered)
         #expect(queue.unackedCount == 1)
-        queue.acknowledge(1)
+        queue.acknowledge(held)
         #expect(queue.unackedCount == 0)
         #expect(queue.get(noAck: true) == nil)
     }

@@ -87,7 +87,7 @@ final class FakeConsumerOwner: ConsumerOwner {
         deliveries.append(Delivery(consumerTag: consumer.tag, message: message))
         if acknowledgeImmediately && !consumer.noAck {
             consumer.unackedCount -= 1
-            queue.acknowledge(1)
+            queue.acknowledge(message)
             queue.dispatch()
         }
     }
@@ -103,7 +103,9 @@ final class FakeConsumerOwner: ConsumerOwner {
     /// Acknowledges the consumer's delivery, as a channel would on `basic.ack`.
     func acknowledge(_ consumer: Consumer, on queue: Queue) {
         consumer.unackedCount -= 1
-        queue.acknowledge(1)
+        if let delivery = deliveries.last(where: { $0.consumerTag == consumer.tag }) {
+            queue.acknowledge(delivery.message)
+        }
         queue.dispatch()
     }
 }

@@ -1,0 +1,21 @@
+import AMQPWire
+
+/// Where persistent messages on durable queues are recorded so they survive a crash: the
+/// server's message store. The queue model only reports what happens to stored messages; the
+/// log decides how to write it down.
+///
+/// Only durable queues report, and only for messages that carry a ``Message/storeID``.
+public protocol PersistentMessageLog: AnyObject {
+    /// Records `message` for the durable ones among `queues` (if it is persistent) and sets its
+    /// ``Message/storeID``; returns the sync ticket a confirm for it must wait for, or nil when
+    /// nothing was written.
+    func persist(_ message: inout Message, into queues: [Queue]) -> UInt64?
+    /// The queue is done with the message (acknowledged, rejected, expired, dropped, purged).
+    func settled(_ storeID: UInt64, in queue: Queue)
+    /// The message was handed to a client for the first time.
+    func delivered(_ storeID: UInt64, in queue: Queue)
+    /// The message came back unsettled.
+    func returned(_ storeID: UInt64, in queue: Queue)
+    /// The queue was deleted, with every message it held.
+    func deleted(_ queue: Queue)
+}

@@ -1,0 +1,48 @@
+import AMQPWire
+
+/// A message the persistent log gave back at start-up, with the state its queue had for it.
+public struct RecoveredMessage {
+    public var message: Message
+    /// Its position in the queue's publish order before the restart.
+    public var sequence: UInt64
+    /// Delivered before the restart, so it goes out marked redelivered.
+    public var redelivered: Bool
+    /// Returns before the restart, for `x-delivery-limit`.
+    public var deliveryCount: UInt32
+    /// Milliseconds of TTL left (0 = already expired); nil when it never expires.
+    public var remainingTTL: UInt64?
+
+    public init(message: Message, sequence: UInt64, redelivered: Bool, deliveryCount: UInt32, remainingTTL: UInt64?) {
+        self.message = message
+        self.sequence = sequence
+        self.redelivered = redelivered
+        self.deliveryCount = deliveryCount
+        self.remainingTTL = remainingTTL
+    }
+}
+
+extension Queue {
+    /// The sequence number the next enqueued message will get (the log records it).
+    public var upcomingSequence: UInt64 { nextSequenceValue }
+
+    /// Puts recovered messages back (sorted by sequence), expiring those whose TTL ran out
+    /// while the broker was down; later messages are numbered after them.
+    public func recover(_ messages: [RecoveredMessage]) {
+        let now = clock.milliseconds()
+        var hasDeadline = false
+        for recovered in messages.sorted(by: { $0.sequence < $1.sequence }) {
+            let lane =
+                isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: recovered.message.header)) : 0
+            // A TTL that ran out while the broker was down leaves a deadline of now: due at once.
+            var queued = QueuedMessage(
+                message: recovered.message, sequence: recovered.sequence, redelivered: recovered.redelivered,
+                priority: lane, expiresAt: recovered.remainingTTL.map { now + $0 } ?? 0)
+            queued.deliveryCount = recovered.deliveryCount
+            hasDeadline = hasDeadline || queued.expiresAt != 0
+            ready.append(queued)
+            advanceSequence(past: recovered.sequence)
+        }
+        if hasDeadline { expireMessages() }
+        dispatch()
+    }
+}

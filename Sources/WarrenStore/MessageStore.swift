@@ -1,0 +1,268 @@
+import AMQPWire
+import NIOCore
+import WarrenCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs `fsync` away from the broker's thread and reports back on it: a sync takes
+/// milliseconds, and the broker keeps serving clients meanwhile.
+public protocol StoreSyncer: AnyObject {
+    func sync(_ descriptors: [Int32], completion: @escaping (Bool) -> Void)
+}
+
+/// The persistent message log: persistent messages on durable queues, and what happens to
+/// them, appended to segment files; recovered exactly after a crash.
+///
+/// A message is written once however many durable queues it reaches (a publish record lists
+/// them); acknowledgements, deliveries and returns are small records naming queue and message.
+/// Appends gather in memory during a read cycle and are written with one `write` at its end
+/// (``flush()``); one `fsync` then covers everything written since the previous one (group
+/// commit), and ``onSynced`` releases the publisher confirms waiting for it. Segments are
+/// deleted oldest first once every message in them is settled, so disk use follows the live
+/// backlog.
+///
+/// Confined to the broker's event loop, like the queues it serves.
+public final class MessageStore: PersistentMessageLog {
+    /// A segment is closed and a new one started once it reaches this size.
+    public let segmentSize: Int
+    public var clock: any BrokerClock = MonotonicClock()
+    /// Called on the broker's loop with the position every confirm up to which may go out.
+    public var onSynced: ((UInt64) -> Void)?
+    /// Called with a line to log when writing or syncing fails.
+    public var onError: ((String) -> Void)?
+
+    /// Bytes appended so far: a confirm's ticket is the position just after its record.
+    public private(set) var appendedPosition: UInt64 = 0
+    /// Everything up to here is on disk.
+    public private(set) var syncedPosition: UInt64 = 0
+
+    private let files: SegmentFiles
+    private let syncer: any StoreSyncer
+    private var pending = ByteBuffer()
+    private var writtenPosition: UInt64 = 0
+    private var syncInFlight = false
+    private var currentIndex: UInt32 = 0
+    private var currentDescriptor: Int32 = -1
+    private var currentBytes = 0
+    /// Segments rotated away from but not yet covered by an fsync.
+    private var rotatedDescriptors: [Int32] = []
+    private var segmentsOnDisk: [UInt32] = []
+    private var nextID: UInt64 = 1
+
+    private struct Live {
+        var segment: UInt32
+        var references: Int32
+    }
+
+    /// Stored messages some durable queue still holds, and how many per segment.
+    private var live: [UInt64: Live] = [:]
+    private var liveInSegment: [UInt32: Int] = [:]
+
+    public init(directory: String, segmentSize: Int = 16 << 20, syncer: any StoreSyncer) {
+        self.files = SegmentFiles(directory: directory)
+        self.segmentSize = segmentSize
+        self.syncer = syncer
+    }
+
+    /// How many stored messages are live, and how many segment files hold them.
+    public var liveMessageCount: Int { live.count }
+    public var segmentCount: Int { segmentsOnDisk.count }
+
+    // MARK: Start-up
+
+    /// Replays the segments on disk (repairing a torn tail, skipping corrupt records) and opens
+    /// a fresh segment for new writes; returns every queue's surviving messages.
+    public func open() throws -> StoreRecovery {
+        try files.createDirectory()
+        var replay = LogReplay()
+        var report: [String] = []
+        let indices = try files.existing()
+        for (position, index) in indices.enumerated() {
+            let bytes = try files.read(index)
+            let outcome = replay.apply(segment: index, bytes: bytes)
+            report += outcome.problems.map { "\(files.path(of: index)): \($0)" }
+            if let validLength = outcome.truncateTo, position == indices.count - 1 {
+                try files.truncate(index, to: validLength)
+                report.append("\(files.path(of: index)): truncated to \(validLength) bytes")
+            }
+        }
+        nextID = replay.highestID + 1
+        segmentsOnDisk = indices
+        for (id, entry) in replay.entries {
+            live[id] = Live(segment: entry.segment, references: Int32(entry.targets.count))
+            liveInSegment[entry.segment, default: 0] += 1
+        }
+        currentIndex = (indices.last ?? 0) + 1
+        currentDescriptor = try files.create(currentIndex)
+        segmentsOnDisk.append(currentIndex)
+        removeSettledSegments()
+        return StoreRecovery(queues: replay.recoveredQueues(now: Self.epochMilliseconds()), report: report)
+    }
+
+    // MARK: PersistentMessageLog
+
+    public func persist(_ message: inout Message, into queues: [Queue]) -> UInt64? {
+        guard BasicProperties.isPersistent(message.header) else { return nil }
+        var targets: [PublishRecord.Target] = []
+        let now = Self.epochMilliseconds()
+        for queue in queues where queue.durable && !queue.isDeleted {
+            var expiresAt: UInt64 = 0
+            if queue.settings.messageTTL != nil || message.expiration != nil {
+                expiresAt = now + min(queue.settings.messageTTL ?? .max / 2, message.expiration ?? .max / 2)
+            }
+            targets.append(.init(queue: queue.name, sequence: queue.upcomingSequence, expiresAt: expiresAt))
+        }
+        guard let vhost = queues.first?.vhost, !targets.isEmpty else { return nil }
+        let id = nextID
+        nextID += 1
+        append(
+            .publish(
+                PublishRecord(
+                    id: id, vhost: vhost, targets: targets, exchange: message.exchange,
+                    routingKey: message.routingKey, header: message.header, body: message.body)))
+        live[id] = Live(segment: currentIndex, references: Int32(targets.count))
+        liveInSegment[currentIndex, default: 0] += 1
+        message.storeID = id
+        return appendedPosition
+    }
+
+    public func settled(_ storeID: UInt64, in queue: Queue) {
+        settle(storeID, QueueKey(vhost: queue.vhost, queue: queue.name))
+    }
+
+    /// Settles a message for a queue that may no longer exist (recovered orphans).
+    public func settle(_ storeID: UInt64, _ key: QueueKey) {
+        append(.settle(key, storeID))
+        guard var entry = live[storeID] else { return }
+        entry.references -= 1
+        guard entry.references <= 0 else {
+            live[storeID] = entry
+            return
+        }
+        live[storeID] = nil
+        liveInSegment[entry.segment, default: 1] -= 1
+        if liveInSegment[entry.segment] == 0 { removeSettledSegments() }
+    }
+
+    public func delivered(_ storeID: UInt64, in queue: Queue) {
+        append(.delivered(QueueKey(vhost: queue.vhost, queue: queue.name), storeID))
+    }
+
+    public func returned(_ storeID: UInt64, in queue: Queue) {
+        append(.returned(QueueKey(vhost: queue.vhost, queue: queue.name), storeID))
+    }
+
+    public func deleted(_ queue: Queue) {
+        append(.queueDeleted(QueueKey(vhost: queue.vhost, queue: queue.name)))
+    }
+
+    private func append(_ record: LogRecord) {
+        let before = pending.writerIndex
+        do {
+            try record.encode(into: &pending)
+        } catch {
+            // Only over-long names fail, and AMQP caps names at 255 bytes before they get here.
+            pending.moveWriterIndex(to: before)
+            return
+        }
+        appendedPosition += UInt64(pending.writerIndex - before)
+    }
+
+    // MARK: Writing and group commit
+
+    /// Writes what this read cycle appended with one `write`, starts a new segment if the
+    /// current one is full, and starts an fsync unless one is running (the next covers all
+    /// written meanwhile).
+    public func flush() {
+        if pending.readableBytes > 0 {
+            let size = pending.readableBytes
+            do {
+                try files.write(&pending, to: currentDescriptor, path: files.path(of: currentIndex))
+            } catch {
+                // Kept in memory and retried at the next flush; nothing is confirmed meanwhile.
+                currentBytes += size - pending.readableBytes
+                writtenPosition = appendedPosition - UInt64(pending.readableBytes)
+                onError?("message store: \(error)")
+                return
+            }
+            pending.clear()
+            currentBytes += size
+            writtenPosition = appendedPosition
+            if currentBytes >= segmentSize { rotate() }
+        }
+        startSync()
+    }
+
+    private func rotate() {
+        do {
+            let next = currentIndex + 1
+            let descriptor = try files.create(next)
+            rotatedDescriptors.append(currentDescriptor)
+            currentIndex = next
+            currentDescriptor = descriptor
+            currentBytes = 0
+            segmentsOnDisk.append(next)
+        } catch {
+            onError?("message store: cannot start a new segment: \(error)")
+        }
+    }
+
+    private func startSync() {
+        guard !syncInFlight, writtenPosition > syncedPosition else { return }
+        syncInFlight = true
+        let target = writtenPosition
+        let rotated = rotatedDescriptors
+        rotatedDescriptors = []
+        syncer.sync(rotated + [currentDescriptor]) { [weak self] succeeded in
+            guard let self else { return }
+            self.syncInFlight = false
+            if succeeded {
+                self.syncedPosition = target
+                for descriptor in rotated { Glibc.close(descriptor) }
+                self.onSynced?(target)
+            } else {
+                self.rotatedDescriptors = rotated + self.rotatedDescriptors
+                self.onError?("message store: fsync failed; confirms wait for the next attempt")
+            }
+            self.startSync()
+        }
+    }
+
+    /// Deletes the oldest segments while every message in them is settled. Only a prefix goes:
+    /// a later segment may hold the settle records of messages in an earlier one.
+    private func removeSettledSegments() {
+        while let oldest = segmentsOnDisk.first, oldest != currentIndex, liveInSegment[oldest, default: 0] == 0 {
+            files.remove(oldest)
+            segmentsOnDisk.removeFirst()
+            liveInSegment[oldest] = nil
+        }
+    }
+
+    /// Closes the current segment (after a final write and fsync) at shutdown.
+    public func close() {
+        flush()
+        fsync(currentDescriptor)
+        for descriptor in rotatedDescriptors + [currentDescriptor] {
+            Glibc.close(descriptor)
+        }
+        rotatedDescriptors = []
+        currentDescriptor = -1
+    }
+
+    static func epochMilliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// What ``MessageStore/open()`` found: each durable queue's messages and any repairs made.
+public struct StoreRecovery {
+    public var queues: [QueueKey: [RecoveredMessage]]
+    /// One line per torn tail truncated or corrupt region skipped, naming file and offset.
+    public var report: [String]
+}

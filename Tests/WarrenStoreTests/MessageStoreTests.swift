@@ -1,0 +1,311 @@
+import AMQPWire
+import NIOCore
+import Testing
+import WarrenCore
+
+@testable import WarrenStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs every fsync at once on the calling thread, or holds completions until released.
+final class ImmediateSyncer: StoreSyncer {
+    var holding = false
+    var held: [(Bool) -> Void] = []
+    var syncs = 0
+
+    func sync(_ descriptors: [Int32], completion: @escaping (Bool) -> Void) {
+        syncs += 1
+        if holding {
+            held.append(completion)
+        } else {
+            for descriptor in descriptors { fsync(descriptor) }
+            completion(true)
+        }
+    }
+
+    func releaseAll() {
+        let completions = held
+        held = []
+        for completion in completions { completion(true) }
+    }
+}
+
+/// A fresh directory under /tmp, removed by the caller's `defer`.
+func temporaryDirectory() -> String {
+    var template = Array("/tmp/warren-store-XXXXXX".utf8CString)
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    return path
+}
+
+func removeDirectory(_ path: String) {
+    _ = system("rm -rf '\(path)'")
+}
+
+func persistentMessage(_ text: String, routingKey: String = "q", expiration: String? = nil) throws -> Message {
+    let body = ByteBuffer(string: text)
+    let header = try ContentHeader(
+        bodySize: UInt64(body.readableBytes), properties: BasicProperties(deliveryMode: 2, expiration: expiration))
+    return Message(
+        exchange: "", routingKey: routingKey, header: header, body: body,
+        expiration: try MessageExpiration.of(header))
+}
+
+/// A broker-less set-up: one virtual host, a store, and helpers to publish like a channel does.
+struct StoreFixture {
+    let directory: String
+    let vhost = VirtualHost(name: "/")
+    let syncer = ImmediateSyncer()
+    let store: MessageStore
+
+    init(directory: String, segmentSize: Int = 1 << 20) throws {
+        self.directory = directory
+        store = MessageStore(directory: directory + "/messages", segmentSize: segmentSize, syncer: syncer)
+        vhost.messageLog = store
+    }
+
+    func open() throws -> StoreRecovery {
+        try store.open()
+    }
+
+    @discardableResult
+    func declare(_ name: String, durable: Bool = true, arguments: FieldTable = [:]) throws -> Queue {
+        try vhost.declareQueue(
+            name: name, passive: false, durable: durable, exclusive: false, autoDelete: false, arguments: arguments,
+            connection: ConnectionID(1))
+    }
+
+    @discardableResult
+    func publish(_ message: Message, to names: [String]) throws -> UInt64? {
+        var message = message
+        let queues = try names.map { try vhost.queue(named: $0) }
+        let ticket = store.persist(&message, into: queues)
+        for queue in queues { queue.enqueue(message) }
+        return ticket
+    }
+
+    /// Recovers into freshly declared queues of the same names, as a restart does.
+    static func restart(_ directory: String, queues: [String], segmentSize: Int = 1 << 20) throws -> (
+        StoreFixture, StoreRecovery
+    ) {
+        let fixture = try StoreFixture(directory: directory, segmentSize: segmentSize)
+        let recovery = try fixture.open()
+        for name in queues {
+            let queue = try fixture.declare(name)
+            queue.recover(recovery.queues[QueueKey(vhost: "/", queue: name)] ?? [])
+        }
+        return (fixture, recovery)
+    }
+}
+
+@Suite("The persistent message log")
+struct MessageStoreTests {
+    @Test("persistent messages on durable queues come back in order after a restart")
+    func roundTrip() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            try fixture.declare("q")
+            for index in 0..<5 {
+                try fixture.publish(try persistentMessage("m\(index)"), to: ["q"])
+            }
+            fixture.store.close()
+        }
+        let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["q"])
+        #expect(recovery.report.isEmpty)
+        let queue = try fixture.vhost.queue(named: "q")
+        #expect(queue.ready.map(bodyText) == ["m0", "m1", "m2", "m3", "m4"])
+        #expect(queue.ready.allSatisfy { !$0.redelivered })
+        queue.enqueue(try persistentMessage("later"))
+        #expect(queue.ready.map(\.sequence).last == 5)
+    }
+
+    @Test("transient messages and non-durable queues are never written")
+    func onlyPersistentOnDurable() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let fixture = try StoreFixture(directory: directory)
+        _ = try fixture.open()
+        try fixture.declare("durable")
+        try fixture.declare("transient", durable: false)
+        #expect(try fixture.publish(try makeTransient("t"), to: ["durable"]) == nil)
+        #expect(try fixture.publish(try persistentMessage("p"), to: ["transient"]) == nil)
+        #expect(fixture.store.appendedPosition == 0)
+    }
+
+    @Test("settled messages stay gone; delivered ones return redelivered with their return count")
+    func settlement() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            let queue = try fixture.declare("q")
+            for text in ["acked", "held", "returned", "waiting"] {
+                try fixture.publish(try persistentMessage(text), to: ["q"])
+            }
+            queue.acknowledge(try #require(queue.get(noAck: false)))
+            _ = try #require(queue.get(noAck: false))
+            queue.requeue([try #require(queue.get(noAck: false))])
+            fixture.store.close()
+        }
+        let (fixture, _) = try StoreFixture.restart(directory, queues: ["q"])
+        let ready = Array(try fixture.vhost.queue(named: "q").ready)
+        #expect(ready.map(bodyText) == ["held", "returned", "waiting"])
+        #expect(ready.map(\.redelivered) == [true, true, false])
+        #expect(ready.map(\.deliveryCount) == [0, 1, 0])
+    }
+
+    @Test("a message fanned out to several durable queues is written once")
+    func fanOutWrittenOnce() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let fixture = try StoreFixture(directory: directory)
+        _ = try fixture.open()
+        for name in ["a", "b", "c"] { try fixture.declare(name) }
+        let body = String(repeating: "x", count: 10_000)
+        try fixture.publish(try persistentMessage(body), to: ["a", "b", "c"])
+        #expect(fixture.store.appendedPosition < 11_000)
+        try fixture.vhost.queue(named: "a").acknowledge(
+            try #require(try fixture.vhost.queue(named: "a").get(noAck: false)))
+        #expect(fixture.store.liveMessageCount == 1)
+        _ = try fixture.vhost.queue(named: "b").purge()
+        _ = try fixture.vhost.deleteQueue(name: "c", ifUnused: false, ifEmpty: false, connection: ConnectionID(1))
+        #expect(fixture.store.liveMessageCount == 0)
+    }
+
+    @Test("a torn tail is truncated and reported; the records before it survive")
+    func tornTail() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            try fixture.declare("q")
+            try fixture.publish(try persistentMessage("kept"), to: ["q"])
+            try fixture.publish(try persistentMessage("torn"), to: ["q"])
+            fixture.store.close()
+        }
+        let segment = directory + "/messages/0000000000000001.wlog"
+        let size = fileSize(segment)
+        #expect(truncate(segment, off_t(size - 3)) == 0)
+        let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["q"])
+        #expect(try fixture.vhost.queue(named: "q").ready.map(bodyText) == ["kept"])
+        #expect(recovery.report.count == 2)
+        #expect(recovery.report.first?.contains("0000000000000001.wlog: torn or corrupt record at offset") == true)
+    }
+
+    @Test("a corrupt record in the middle loses only itself")
+    func corruptMiddle() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            try fixture.declare("q")
+            for text in ["first", "second", "third"] {
+                try fixture.publish(try persistentMessage(text), to: ["q"])
+            }
+            fixture.store.close()
+        }
+        let segment = directory + "/messages/0000000000000001.wlog"
+        let recordSize = fileSize(segment) / 3
+        flipByte(in: segment, at: recordSize + recordSize / 2)
+        let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["q"])
+        #expect(try fixture.vhost.queue(named: "q").ready.map(bodyText) == ["first", "third"])
+        #expect(recovery.report.count == 1)
+    }
+
+    @Test("segments whose messages are all settled are deleted, so disk use follows the backlog")
+    func segmentsDeleted() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let fixture = try StoreFixture(directory: directory, segmentSize: 4096)
+        _ = try fixture.open()
+        let queue = try fixture.declare("q")
+        for index in 0..<400 {
+            try fixture.publish(
+                try persistentMessage("message \(index) " + String(repeating: "x", count: 100)), to: ["q"])
+            if index % 20 == 0 { fixture.store.flush() }
+        }
+        fixture.store.flush()
+        #expect(fixture.store.segmentCount > 10)
+        while let message = queue.get(noAck: true) { _ = message }
+        fixture.store.flush()
+        #expect(fixture.store.liveMessageCount == 0)
+        #expect(fixture.store.segmentCount <= 2)
+    }
+
+    @Test("a confirm ticket is released only by the fsync that covers it")
+    func groupCommit() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let fixture = try StoreFixture(directory: directory)
+        _ = try fixture.open()
+        try fixture.declare("q")
+        var synced: [UInt64] = []
+        fixture.store.onSynced = { synced.append($0) }
+        fixture.syncer.holding = true
+        let first = try #require(try fixture.publish(try persistentMessage("a"), to: ["q"]))
+        fixture.store.flush()
+        let second = try #require(try fixture.publish(try persistentMessage("b"), to: ["q"]))
+        let third = try #require(try fixture.publish(try persistentMessage("c"), to: ["q"]))
+        fixture.store.flush()
+        #expect(fixture.syncer.syncs == 1)
+        #expect(synced.isEmpty)
+        fixture.syncer.releaseAll()
+        #expect(synced == [first])
+        #expect(fixture.syncer.syncs == 2)
+        fixture.syncer.releaseAll()
+        #expect(synced == [first, third])
+        #expect(second < third)
+    }
+
+    @Test("a TTL keeps running while the broker is down")
+    func ttlAcrossRestart() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            try fixture.declare("q")
+            try fixture.publish(try persistentMessage("short", expiration: "1"), to: ["q"])
+            try fixture.publish(try persistentMessage("long", expiration: "600000"), to: ["q"])
+            fixture.store.close()
+        }
+        usleep(20_000)
+        let (fixture, _) = try StoreFixture.restart(directory, queues: ["q"])
+        let queue = try fixture.vhost.queue(named: "q")
+        #expect(queue.ready.map(bodyText) == ["long"])
+        #expect(fixture.store.liveMessageCount == 1)
+    }
+}
+
+func makeTransient(_ text: String) throws -> Message {
+    let body = ByteBuffer(string: text)
+    return Message(
+        exchange: "", routingKey: "q",
+        header: try ContentHeader(bodySize: UInt64(body.readableBytes), properties: .init()),
+        body: body)
+}
+
+func bodyText(_ message: QueuedMessage) -> String {
+    String(buffer: message.message.body)
+}
+
+func fileSize(_ path: String) -> Int {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_size) : -1
+}
+
+func flipByte(in path: String, at offset: Int) {
+    let fd = open(path, O_RDWR)
+    defer { close(fd) }
+    var byte: UInt8 = 0
+    pread(fd, &byte, 1, off_t(offset))
+    byte ^= 0xFF
+    pwrite(fd, &byte, 1, off_t(offset))
+}
