@@ -24,9 +24,14 @@ extension VirtualHost: DeadLetterTarget {
                 exchange: exchange, routingKey: copy.routingKeys[0],
                 extraRoutingKeys: Array(copy.routingKeys.dropFirst()),
                 headers: { try? copy.message.header.properties().headers }, into: &routed)
-            for target in routed
-            where reason == .rejected || !DeadLetter.isCycle(queue: target.name, deaths: copy.deaths) {
-                target.enqueue(copy.message)
+            let targets = routed.filter {
+                reason == .rejected || !DeadLetter.isCycle(queue: $0.name, deaths: copy.deaths)
+            }
+            var message = copy.message
+            // A persistent copy on a durable queue is stored like any publish (no confirm waits).
+            _ = messageLog?.persist(&message, into: targets)
+            for target in targets {
+                target.enqueue(message)
             }
         }
     }

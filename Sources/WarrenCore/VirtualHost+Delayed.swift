@@ -28,11 +28,12 @@ extension VirtualHost {
         var routed: [Queue] = []
         for entry in delayed.popDue(at: clock.milliseconds()) where exchanges[entry.exchange.name] === entry.exchange {
             routed.removeAll(keepingCapacity: true)
-            let message = entry.message
+            var message = entry.message
             route(
                 exchange: entry.exchange, routingKey: message.routingKey, extraRoutingKeys: entry.extraRoutingKeys,
                 headers: { try? message.header.properties().headers }, into: &routed)
             if routed.isEmpty { entry.onUnroutable?(message) }
+            _ = messageLog?.persist(&message, into: routed)
             for queue in routed {
                 queue.enqueue(message)
             }

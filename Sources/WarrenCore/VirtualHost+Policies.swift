@@ -25,6 +25,7 @@ extension VirtualHost {
     }
 
     private func applyPolicies() {
+        definitionsVersion &+= 1
         for queue in queues.values {
             applyPolicies(to: queue)
         }

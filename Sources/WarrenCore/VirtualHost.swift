@@ -14,6 +14,9 @@ public final class VirtualHost {
     var delayed = DelayedMessages()
     /// Where persistent messages on durable queues are recorded (nil: nothing is stored).
     public weak var messageLog: (any PersistentMessageLog)?
+    /// Raised on every change to what a definitions export contains (exchanges, queues,
+    /// bindings, policies), so the server knows when to save them.
+    public internal(set) var definitionsVersion: UInt64 = 0
     /// Policies and operator policies by name.
     public internal(set) var policies: [String: Policy] = [:]
     public internal(set) var operatorPolicies: [String: Policy] = [:]
@@ -101,6 +104,7 @@ public final class VirtualHost {
             name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
             isInternal: isInternal, arguments: arguments, isDelayed: isDelayed)
         exchanges[exchangeName] = exchange
+        definitionsVersion &+= 1
         applyPolicies(to: exchange)
         return exchange
     }
@@ -143,6 +147,7 @@ public final class VirtualHost {
 
     private func removeExchange(_ exchange: Exchange) {
         exchanges[exchange.name] = nil
+        definitionsVersion &+= 1
         let destination = BindingDestination.exchange(exchange)
         var emptied: [Exchange] = []
         for source in exchanges.values where source.bindings.contains(where: { $0.destination == destination }) {
@@ -211,6 +216,7 @@ public final class VirtualHost {
             _ = self.removeQueue(queue)
         }
         queues[queueName] = queue
+        definitionsVersion &+= 1
         applyPolicies(to: queue)
         queue.markUsed()
         return queue
@@ -240,6 +246,7 @@ public final class VirtualHost {
     private func removeQueue(_ queue: Queue) -> Int {
         guard queues[queue.name] === queue else { return 0 }
         queues[queue.name] = nil
+        definitionsVersion &+= 1
         let destination = BindingDestination.queue(queue)
         var emptied: [Exchange] = []
         for exchange in exchanges.values where exchange.bindings.contains(where: { $0.destination == destination }) {
@@ -266,7 +273,9 @@ public final class VirtualHost {
                 "Invalid x-match field value \(arguments["x-match"].map(Self.describe) ?? ""); expected all, any, all-with-x, or any-with-x"
             )
         }
-        source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments))
+        if source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)) {
+            definitionsVersion &+= 1
+        }
     }
 
     public func unbind(
@@ -279,6 +288,7 @@ public final class VirtualHost {
             throw AMQPError.noExchange(sourceName, vhost: name)
         }
         if source.removeBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)) {
+            definitionsVersion &+= 1
             autoDeleteIfUnused(source)
         }
     }

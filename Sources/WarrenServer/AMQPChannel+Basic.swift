@@ -98,9 +98,9 @@ extension AMQPChannel {
             transaction.publishes.append((routedQueues, m.mandatory, message))
             return
         }
-        let accepted = enqueue(message, into: routedQueues, mandatory: m.mandatory)
+        let (accepted, ticket) = enqueue(message, into: routedQueues, mandatory: m.mandatory)
         if mode == .confirm {
-            if accepted { confirm(publishSequence) } else { rejectPublish(publishSequence) }
+            if accepted { confirm(publishSequence, ticket: ticket) } else { rejectPublish(publishSequence) }
         }
     }
 
@@ -132,20 +132,24 @@ extension AMQPChannel {
         }
     }
 
-    /// Enqueues a routed message; sends `basic.return` for a mandatory message no queue took.
-    /// Returns false when a queue refused it (a length limit with `reject-publish`): the
-    /// publisher is then nacked, though the queues that took it keep it, as in RabbitMQ.
+    /// Enqueues a routed message, writing it to the message store first if it is persistent
+    /// and a queue is durable; sends `basic.return` for a mandatory message no queue took.
+    /// Returns whether every queue accepted it (a length limit with `reject-publish` refuses:
+    /// the publisher is then nacked, though the queues that took it keep it, as in RabbitMQ),
+    /// and the store ticket its confirm must wait for.
     @discardableResult
-    func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) -> Bool {
+    func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) -> (accepted: Bool, ticket: UInt64?) {
         if queues.isEmpty {
             if mandatory { returnUnroutable(message) }
-            return true
+            return (true, nil)
         }
+        var message = message
+        let ticket = connection.broker.messageStore?.persist(&message, into: queues)
         var accepted = true
         for queue in queues where !queue.enqueue(message) {
             accepted = false
         }
-        return accepted
+        return (accepted, ticket)
     }
 
     /// `basic.return` with 312 NO_ROUTE for a mandatory message that reached no queue.

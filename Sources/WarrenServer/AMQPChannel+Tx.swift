@@ -23,13 +23,22 @@ extension AMQPChannel {
         }
         let pending = transaction
         transaction = PendingTransaction()
+        var lastTicket: UInt64?
         for publish in pending.publishes {
-            enqueue(publish.message, into: publish.queues, mandatory: publish.mandatory)
+            if let ticket = enqueue(publish.message, into: publish.queues, mandatory: publish.mandatory).ticket {
+                lastTicket = ticket
+            }
         }
         for settlement in pending.settlements {
             settle(settlement.deliveries, settlement.outcome)
         }
-        send(.txCommitOk(.init()))
+        // Persistent publishes are durable before the commit is reported.
+        if let lastTicket, let store = connection.broker.messageStore, store.syncedPosition < lastTicket {
+            commitAwaitingSync = lastTicket
+            connection.broker.awaitSync(self)
+        } else {
+            send(.txCommitOk(.init()))
+        }
     }
 
     func txRollback() throws {

@@ -46,6 +46,10 @@ final class AMQPChannel {
     var ackedUpTo: UInt64 = 0
     /// Transaction mode: what waits for `tx.commit`.
     var transaction = PendingTransaction()
+    /// Confirms waiting for the message store's fsync, in publish order.
+    var awaitingSync = Deque<AwaitingSync>()
+    /// A `tx.commit` whose persistent publishes wait for this store position.
+    var commitAwaitingSync: UInt64?
 
     /// The routing key of the previous publish, shared by messages that repeat it.
     var lastRoutingKey = ""

@@ -1,5 +1,6 @@
 import Logging
 import WarrenCore
+import WarrenStore
 
 /// The running broker: virtual hosts, live connections, and the set of connections with
 /// frames waiting to be flushed.
@@ -27,22 +28,46 @@ final class Broker {
 
     /// Message-expiry timers; kept here because virtual hosts hold their scheduler weakly.
     private let expiryScheduler: LoopExpiryScheduler?
+    /// Where persistent messages on durable queues go; nil for a broker without a data directory.
+    let messageStore: MessageStore?
+    /// Channels with confirms or a commit waiting for the store's next fsync.
+    private var awaitingSync: [AMQPChannel] = []
+    /// Writes the durable definitions when they change; nil without a data directory.
+    let definitionsFile: DefinitionsFile?
 
-    init(settings: BrokerSettings, logger: Logger, expiryScheduler: LoopExpiryScheduler? = nil) {
+    init(
+        settings: BrokerSettings, logger: Logger, expiryScheduler: LoopExpiryScheduler? = nil,
+        messageStore: MessageStore? = nil, definitionsFile: DefinitionsFile? = nil
+    ) {
         self.settings = settings
         self.logger = logger
         self.expiryScheduler = expiryScheduler
+        self.messageStore = messageStore
+        self.definitionsFile = definitionsFile
         self.now = clock.milliseconds()
         self.vhosts = [:]
         addVirtualHost(named: "/")
         // Expiry can dead-letter into queues with consumers: their deliveries go out at once.
         expiryScheduler?.afterFiring = { [unowned self] in self.flushPending() }
+        messageStore?.onSynced = { [unowned self] position in self.storeSynced(upTo: position) }
+        messageStore?.onError = { [unowned self] line in self.logger.error("\(line)") }
     }
 
     func addVirtualHost(named name: String) {
         let vhost = VirtualHost(name: name)
         vhost.expiryScheduler = expiryScheduler
+        vhost.messageLog = messageStore
         vhosts[name] = vhost
+    }
+
+    /// A channel has a confirm or commit waiting for the store's fsync.
+    func awaitSync(_ channel: AMQPChannel) {
+        if !awaitingSync.contains(where: { $0 === channel }) { awaitingSync.append(channel) }
+    }
+
+    private func storeSynced(upTo position: UInt64) {
+        awaitingSync.removeAll { !$0.storeSynced(upTo: position) }
+        flushPending()
     }
 
     func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)
@@ -100,7 +125,12 @@ final class Broker {
     }
 
     /// Flushes every connection that has frames waiting (end of a read cycle or a timer).
+    ///
+    /// Changed definitions and the store's appends are written first, so a client never sees
+    /// a declare-ok for a durable queue, or a delivery, that a crash right after could undo.
     func flushPending() {
+        if let definitionsFile { definitionsFile.saveIfChanged(self) }
+        messageStore?.flush()
         // Two buffers swapped back and forth, so a flush cycle allocates nothing.
         while !pendingFlush.isEmpty {
             swap(&pendingFlush, &flushing)

@@ -25,6 +25,8 @@ public struct BrokerSettings: Sendable {
     public var diskFreeLimit: DiskFreeLimit = .absolute(50_000_000)
     /// Where the broker keeps its data: the filesystem the disk alarm watches.
     public var dataDirectory = "."
+    /// The size at which the message store starts a new segment file.
+    public var segmentSize = 16 << 20
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import WarrenStore
 
 /// The AMQP listener: accepts client connections and runs the broker.
 ///
@@ -26,8 +27,12 @@ public final class WarrenServer: Sendable {
         do {
             broker = try await loop.submit {
                 let broker = Broker(
-                    settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop))
-                if let definitions { try broker.importDefinitions(definitions) }
+                    settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop),
+                    messageStore: MessageStore(
+                        directory: settings.dataDirectory + "/messages", segmentSize: settings.segmentSize,
+                        syncer: ThreadPoolSyncer(loop: loop)),
+                    definitionsFile: DefinitionsFile(directory: settings.dataDirectory))
+                try broker.recover(importing: definitions)
                 return NIOLoopBound(broker, eventLoop: loop)
             }.get()
         } catch {
@@ -80,6 +85,7 @@ public final class WarrenServer: Sendable {
         let broker = self.broker
         try await loop.submit {
             broker.value.closeAllConnections()
+            broker.value.messageStore?.close()
         }.get()
         // Give clients a moment to read the close before the sockets go.
         try await Task.sleep(for: .milliseconds(200))
