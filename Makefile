@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := rabbitmq-server amqp-specs python3-venv
 RELEASE_SERVER := .build/release/warren-server
 RELEASE_PERF := .build/release/warren-perf
 
-.PHONY: run build release test deps venv generate check-generated lint format unit system conformance examples bench clean
+.PHONY: run build release test deps venv generate check-generated lint format unit system soak conformance examples bench clean
 
 ## Build a release broker and run it on the defaults: port 5672, data in ./data, guest/guest from loopback.
 run: release
@@ -62,9 +62,13 @@ format:
 unit:
 	swift test
 
-## warren-server as a process: flags, configuration errors, signals.
+## warren-server as a process: flags, configuration, signals, alarms, consumer timeouts, kill -9 recovery.
 system: release venv
 	$(PY) -m pytest -q -p no:cacheprovider --timeout 60 Tests/system
+
+## The kill -9 crash test with 200 cycles instead of the 20 `make test` runs.
+soak: release venv
+	CRASH_CYCLES=200 $(PY) -m pytest -q -p no:cacheprovider --timeout 3600 Tests/system/test_crash_recovery.py
 
 conformance: release venv
 	$(PY) -m pytest -q Conformance
