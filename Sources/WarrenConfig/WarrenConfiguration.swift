@@ -76,7 +76,10 @@ public struct WarrenConfiguration: Sendable, Equatable {
             }
             loopbackUsers = []
         case "handshake_timeout": handshakeTimeoutMilliseconds = try integer(Int.self, min: 1)
-        case "max_message_size": maxMessageSize = try integer(UInt64.self, min: 1)
+        case "max_message_size":
+            // RabbitMQ's ceiling, which also keeps every stored record well inside the log's limits.
+            maxMessageSize = try integer(UInt64.self, min: 1)
+            guard maxMessageSize <= 536_870_912 else { throw fail("at most 536870912 (512 MiB)") }
         case "vm_memory_high_watermark.relative":
             memoryHighWatermarkRelative = try fraction()
             memoryHighWatermarkAbsolute = nil

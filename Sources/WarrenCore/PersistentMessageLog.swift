@@ -18,4 +18,11 @@ public protocol PersistentMessageLog: AnyObject {
     func returned(_ storeID: UInt64, in queue: Queue)
     /// The queue was deleted, with every message it held.
     func deleted(_ queue: Queue)
+    /// Records a persistent message a durable `x-delayed-message` exchange holds for `delay`
+    /// milliseconds, and sets its ``Message/storeID``; returns the sync ticket, or nil when
+    /// nothing was written.
+    func persistDelayed(_ message: inout Message, exchange: Exchange, extraRoutingKeys: [String], delay: UInt64)
+        -> UInt64?
+    /// The delayed message left its exchange (routed, or dropped with it).
+    func releasedDelayed(_ storeID: UInt64, vhost: String)
 }

@@ -51,9 +51,11 @@ extension Queue {
     /// Hands messages the queue gave up to its dead-letter exchange, if it has one; without
     /// one they are simply dropped.
     func deadLetter(_ messages: [Message], _ reason: DeadLetterReason) {
+        // The copies are logged before this queue lets go, so no crash loses both.
+        if settings.deadLetterExchange != nil, let deadLetterTarget {
+            deadLetterTarget.deadLetter(messages, from: self, reason: reason)
+        }
         for message in messages { recordSettled(message) }
-        guard settings.deadLetterExchange != nil, let deadLetterTarget else { return }
-        deadLetterTarget.deadLetter(messages, from: self, reason: reason)
     }
 }
 

@@ -75,6 +75,10 @@ public final class Queue {
     /// Whether `x-max-priority` was given; only then is a message's priority property read.
     public let isPriorityQueue: Bool
 
+    /// Whether the queue (and its persistent messages) survives a restart: durable and not
+    /// exclusive, as in RabbitMQ.
+    public var isSaved: Bool { durable && exclusiveOwner == nil }
+
     public var messageCount: Int { ready.count }
     public var consumerCount: Int { consumers.count }
 

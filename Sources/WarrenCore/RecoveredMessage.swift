@@ -21,6 +21,22 @@ public struct RecoveredMessage {
     }
 }
 
+/// A message a durable delayed exchange held when the broker stopped.
+public struct RecoveredDelayedMessage {
+    public var message: Message
+    public var exchange: String
+    public var extraRoutingKeys: [String]
+    /// Milliseconds until it is due (0 if it fell due while the broker was down).
+    public var remainingDelay: UInt64
+
+    public init(message: Message, exchange: String, extraRoutingKeys: [String], remainingDelay: UInt64) {
+        self.message = message
+        self.exchange = exchange
+        self.extraRoutingKeys = extraRoutingKeys
+        self.remainingDelay = remainingDelay
+    }
+}
+
 extension Queue {
     /// The sequence number the next enqueued message will get (the log records it).
     public var upcomingSequence: UInt64 { nextSequenceValue }

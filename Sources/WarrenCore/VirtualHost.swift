@@ -104,7 +104,7 @@ public final class VirtualHost {
             name: exchangeName, vhost: name, kind: kind, durable: durable, autoDelete: autoDelete,
             isInternal: isInternal, arguments: arguments, isDelayed: isDelayed)
         exchanges[exchangeName] = exchange
-        definitionsVersion &+= 1
+        if durable { definitionsVersion &+= 1 }
         applyPolicies(to: exchange)
         return exchange
     }
@@ -147,7 +147,7 @@ public final class VirtualHost {
 
     private func removeExchange(_ exchange: Exchange) {
         exchanges[exchange.name] = nil
-        definitionsVersion &+= 1
+        if exchange.durable { definitionsVersion &+= 1 }
         let destination = BindingDestination.exchange(exchange)
         var emptied: [Exchange] = []
         for source in exchanges.values where source.bindings.contains(where: { $0.destination == destination }) {
@@ -166,9 +166,11 @@ public final class VirtualHost {
 
     // MARK: Queues
 
+    /// Declares a queue; `isRecovery` (restoring saved definitions) allows the server-generated
+    /// `amq.gen-` names that clients may not choose.
     public func declareQueue(
         name requestedName: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool,
-        arguments: FieldTable, connection: ConnectionID
+        arguments: FieldTable, connection: ConnectionID, isRecovery: Bool = false
     ) throws -> Queue {
         if passive {
             if requestedName.isEmpty { throw AMQPError.noQueue(requestedName, vhost: name) }
@@ -177,7 +179,7 @@ public final class VirtualHost {
             queue.markUsed()
             return queue
         }
-        if requestedName.hasPrefix("amq.") {
+        if requestedName.hasPrefix("amq.") && !isRecovery {
             throw AMQPError(.accessRefused, "queue name '\(requestedName)' contains reserved prefix 'amq.*'")
         }
         let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
@@ -208,7 +210,7 @@ public final class VirtualHost {
         queue.clock = clock
         queue.expiryScheduler = expiryScheduler
         queue.deadLetterTarget = self
-        if durable { queue.messageLog = messageLog }
+        if queue.isSaved { queue.messageLog = messageLog }
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }
@@ -216,7 +218,7 @@ public final class VirtualHost {
             _ = self.removeQueue(queue)
         }
         queues[queueName] = queue
-        definitionsVersion &+= 1
+        if queue.isSaved { definitionsVersion &+= 1 }
         applyPolicies(to: queue)
         queue.markUsed()
         return queue
@@ -246,7 +248,7 @@ public final class VirtualHost {
     private func removeQueue(_ queue: Queue) -> Int {
         guard queues[queue.name] === queue else { return 0 }
         queues[queue.name] = nil
-        definitionsVersion &+= 1
+        if queue.isSaved { definitionsVersion &+= 1 }
         let destination = BindingDestination.queue(queue)
         var emptied: [Exchange] = []
         for exchange in exchanges.values where exchange.bindings.contains(where: { $0.destination == destination }) {
@@ -273,7 +275,9 @@ public final class VirtualHost {
                 "Invalid x-match field value \(arguments["x-match"].map(Self.describe) ?? ""); expected all, any, all-with-x, or any-with-x"
             )
         }
-        if source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)) {
+        if source.addBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)),
+            Self.isSaved(source: source, destination: destination)
+        {
             definitionsVersion &+= 1
         }
     }
@@ -288,8 +292,16 @@ public final class VirtualHost {
             throw AMQPError.noExchange(sourceName, vhost: name)
         }
         if source.removeBinding(Binding(destination: destination, routingKey: routingKey, arguments: arguments)) {
-            definitionsVersion &+= 1
+            if Self.isSaved(source: source, destination: destination) { definitionsVersion &+= 1 }
             autoDeleteIfUnused(source)
+        }
+    }
+
+    /// Whether a binding survives a restart: both its ends do.
+    static func isSaved(source: Exchange, destination: BindingDestination) -> Bool {
+        switch destination {
+        case .queue(let queue): source.durable && queue.isSaved
+        case .exchange(let exchange): source.durable && exchange.durable
         }
     }
 

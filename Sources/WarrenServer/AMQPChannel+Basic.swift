@@ -78,10 +78,10 @@ extension AMQPChannel {
         if exchange.isDelayed, let delay = message.requestedDelay {
             // Accepted (and confirmed) now; routed when due, and returned then if mandatory.
             let onUnroutable: ((Message) -> Void)? = m.mandatory ? { [weak self] in self?.returnUnroutable($0) } : nil
-            vhost.delay(
+            let ticket = vhost.delay(
                 message, by: delay, through: exchange, extraRoutingKeys: senderSelected?.routingKeys ?? [],
                 onUnroutable: onUnroutable)
-            if mode == .confirm { confirm(publishSequence) }
+            if mode == .confirm { confirm(publishSequence, ticket: ticket) }
             return
         }
         routedQueues.removeAll(keepingCapacity: true)

@@ -66,11 +66,11 @@ extension AMQPChannel {
                 connection.markNeedsFlush()
             }
         }
-        if let ticket = commitAwaitingSync, ticket <= position {
-            commitAwaitingSync = nil
+        while let ticket = commitsAwaitingSync.first, ticket <= position {
+            commitsAwaitingSync.removeFirst()
             send(.txCommitOk(.init()))
         }
-        return !awaitingSync.isEmpty || commitAwaitingSync != nil
+        return !awaitingSync.isEmpty || !commitsAwaitingSync.isEmpty
     }
 
     /// Writes the pending `basic.ack` (called just before the connection flushes).

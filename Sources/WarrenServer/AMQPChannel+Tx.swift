@@ -32,9 +32,12 @@ extension AMQPChannel {
         for settlement in pending.settlements {
             settle(settlement.deliveries, settlement.outcome)
         }
-        // Persistent publishes are durable before the commit is reported.
-        if let lastTicket, let store = connection.broker.messageStore, store.syncedPosition < lastTicket {
-            commitAwaitingSync = lastTicket
+        // Persistent publishes are durable before the commit is reported, and commit-oks keep
+        // their order.
+        if let store = connection.broker.messageStore,
+            lastTicket.map({ store.syncedPosition < $0 }) ?? false || !commitsAwaitingSync.isEmpty
+        {
+            commitsAwaitingSync.append(lastTicket ?? store.appendedPosition)
             connection.broker.awaitSync(self)
         } else {
             send(.txCommitOk(.init()))

@@ -48,8 +48,8 @@ final class AMQPChannel {
     var transaction = PendingTransaction()
     /// Confirms waiting for the message store's fsync, in publish order.
     var awaitingSync = Deque<AwaitingSync>()
-    /// A `tx.commit` whose persistent publishes wait for this store position.
-    var commitAwaitingSync: UInt64?
+    /// `tx.commit`s whose persistent publishes wait for these store positions, in order.
+    var commitsAwaitingSync = Deque<UInt64>()
 
     /// The routing key of the previous publish, shared by messages that repeat it.
     var lastRoutingKey = ""
@@ -125,6 +125,10 @@ final class AMQPChannel {
         requeueAll(Array(unacked) + uncommitted)
         unacked.removeAll()
         cancelDirectReplies()
+        // Confirms and a commit still waiting for the store will never be sent.
+        awaitingSync.removeAll()
+        commitsAwaitingSync.removeAll()
+        connection.broker.stopAwaitingSync(self)
         for (consumer, queue) in consumers.values {
             queue.removeConsumer(consumer)
         }

@@ -39,7 +39,7 @@ extension Broker {
                 _ = try vhost.declareQueue(
                     name: entry.name, passive: false, durable: entry.durable ?? true, exclusive: false,
                     autoDelete: entry.autoDelete ?? false, arguments: JSONValue.table(entry.arguments),
-                    connection: ConnectionID(0))
+                    connection: ConnectionID(0), isRecovery: true)
             }
         }
         for entry in definitions.bindings ?? [] {

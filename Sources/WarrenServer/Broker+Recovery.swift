@@ -5,9 +5,15 @@ import WarrenStore
 /// into the durable queues.
 extension Broker {
     func recover(importing definitions: Definitions?) throws {
-        if let saved = try definitionsFile?.load() {
-            try importDefinitions(saved)
-            definitionsFile?.markSaved(self)
+        if let definitionsFile {
+            do {
+                if let saved = try definitionsFile.load() {
+                    try importDefinitions(saved)
+                    definitionsFile.markSaved(self)
+                }
+            } catch {
+                throw DefinitionsError("\(definitionsFile.path): \(error)")
+            }
         }
         if let definitions { try importDefinitions(definitions) }
         guard let messageStore else { return }
@@ -23,6 +29,14 @@ extension Broker {
                 continue
             }
             queue.recover(messages)
+            recovered += messages.count
+        }
+        for (vhostName, messages) in recovery.delayed {
+            guard let vhost = vhosts[vhostName] else {
+                for message in messages { messageStore.releasedDelayed(message.message.storeID, vhost: vhostName) }
+                continue
+            }
+            vhost.restoreDelayed(messages)
             recovered += messages.count
         }
         if recovered > 0 || !recovery.report.isEmpty {

@@ -65,6 +65,11 @@ final class Broker {
         if !awaitingSync.contains(where: { $0 === channel }) { awaitingSync.append(channel) }
     }
 
+    /// The channel is closing: it no longer waits for the store.
+    func stopAwaitingSync(_ channel: AMQPChannel) {
+        awaitingSync.removeAll { $0 === channel }
+    }
+
     private func storeSynced(upTo position: UInt64) {
         awaitingSync.removeAll { !$0.storeSynced(upTo: position) }
         flushPending()

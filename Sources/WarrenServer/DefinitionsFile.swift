@@ -74,8 +74,7 @@ final class DefinitionsFile {
                     "arguments": json(exchange.arguments),
                 ])
             }
-            for queue in vhost.queues.values.sorted(by: { $0.name < $1.name })
-            where queue.durable && queue.exclusiveOwner == nil {
+            for queue in vhost.queues.values.sorted(by: { $0.name < $1.name }) where queue.isSaved {
                 queues.append([
                     "name": queue.name, "vhost": vhost.name, "durable": true, "auto_delete": queue.autoDelete,
                     "arguments": json(queue.arguments),
@@ -87,7 +86,7 @@ final class DefinitionsFile {
                     let destination: (name: String, type: String)
                     switch binding.destination {
                     case .queue(let queue):
-                        guard queue.durable, queue.exclusiveOwner == nil else { continue }
+                        guard queue.isSaved else { continue }
                         destination = (queue.name, "queue")
                     case .exchange(let target):
                         guard target.durable else { continue }

@@ -52,6 +52,19 @@ public struct PublishRecord: Sendable {
     }
 }
 
+/// A persistent message a durable delayed exchange holds until `dueAt`.
+public struct DelayedRecord: Sendable {
+    public var id: UInt64
+    public var vhost: String
+    public var exchange: String
+    /// Wall-clock due time in Unix milliseconds.
+    public var dueAt: UInt64
+    public var routingKey: String
+    public var extraRoutingKeys: [String]
+    public var header: ContentHeader
+    public var body: ByteBuffer
+}
+
 /// One entry of the message log. Everything after the publish is a small record naming the
 /// queue and the message, so the log is mostly the message bodies themselves.
 public enum LogRecord: Sendable {
@@ -64,9 +77,13 @@ public enum LogRecord: Sendable {
     case returned(QueueKey, UInt64)
     /// The queue was deleted with everything in it.
     case queueDeleted(QueueKey)
+    /// A delayed exchange holds a message.
+    case delayed(DelayedRecord)
+    /// The delayed message left its exchange.
+    case released(vhost: String, id: UInt64)
 
     private enum Kind: UInt8 {
-        case publish = 1, settle, delivered, returned, queueDeleted
+        case publish = 1, settle, delivered, returned, queueDeleted, delayed, released
     }
 
     /// Bytes before the payload: its length and its CRC-32C (which also covers the kind byte).
@@ -90,12 +107,7 @@ public enum LogRecord: Sendable {
             }
             try buffer.writeShortString(record.exchange)
             try buffer.writeShortString(record.routingKey)
-            let headerLengthIndex = buffer.writerIndex
-            buffer.writeInteger(UInt32(0))
-            record.header.encode(into: &buffer)
-            buffer.setInteger(UInt32(buffer.writerIndex - headerLengthIndex - 4), at: headerLengthIndex)
-            buffer.writeInteger(UInt32(record.body.readableBytes))
-            buffer.writeImmutableBuffer(record.body)
+            Self.writeContent(record.header, record.body, into: &buffer)
         case .settle(let key, let id):
             try Self.writeQueueRecord(.settle, key, id, into: &buffer)
         case .delivered(let key, let id):
@@ -106,6 +118,20 @@ public enum LogRecord: Sendable {
             buffer.writeInteger(Kind.queueDeleted.rawValue)
             try buffer.writeShortString(key.vhost)
             try buffer.writeShortString(key.queue)
+        case .delayed(let record):
+            buffer.writeInteger(Kind.delayed.rawValue)
+            buffer.writeInteger(record.id)
+            try buffer.writeShortString(record.vhost)
+            try buffer.writeShortString(record.exchange)
+            buffer.writeInteger(record.dueAt)
+            try buffer.writeShortString(record.routingKey)
+            buffer.writeInteger(UInt16(record.extraRoutingKeys.count))
+            for key in record.extraRoutingKeys { try buffer.writeShortString(key) }
+            Self.writeContent(record.header, record.body, into: &buffer)
+        case .released(let vhost, let id):
+            buffer.writeInteger(Kind.released.rawValue)
+            try buffer.writeShortString(vhost)
+            buffer.writeInteger(id)
         }
         let payloadStart = start + Self.headerSize
         let length = buffer.writerIndex - payloadStart
@@ -114,6 +140,26 @@ public enum LogRecord: Sendable {
         }
         buffer.setInteger(UInt32(length), at: start)
         buffer.setInteger(crc, at: start + 4)
+    }
+
+    private static func writeContent(_ header: ContentHeader, _ body: ByteBuffer, into buffer: inout ByteBuffer) {
+        let headerLengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        header.encode(into: &buffer)
+        buffer.setInteger(UInt32(buffer.writerIndex - headerLengthIndex - 4), at: headerLengthIndex)
+        buffer.writeInteger(UInt32(body.readableBytes))
+        buffer.writeImmutableBuffer(body)
+    }
+
+    private static func readContent(_ payload: inout ByteBuffer) throws -> (ContentHeader, ByteBuffer) {
+        let headerLength: UInt32 = try payload.readAMQPInteger("header length")
+        guard var headerBytes = payload.readSlice(length: Int(headerLength)) else {
+            throw AMQPWireError.truncated(what: "content header")
+        }
+        let header = try ContentHeader.decode(from: &headerBytes)
+        let bodyLength: UInt32 = try payload.readAMQPInteger("body length")
+        guard let body = payload.readSlice(length: Int(bodyLength)) else { throw AMQPWireError.truncated(what: "body") }
+        return (header, body)
     }
 
     private static func writeQueueRecord(_ kind: Kind, _ key: QueueKey, _ id: UInt64, into buffer: inout ByteBuffer)
@@ -165,15 +211,7 @@ public enum LogRecord: Sendable {
             }
             let exchange = try payload.readShortString()
             let routingKey = try payload.readShortString()
-            let headerLength: UInt32 = try payload.readAMQPInteger("header length")
-            guard var headerBytes = payload.readSlice(length: Int(headerLength)) else {
-                throw AMQPWireError.truncated(what: "content header")
-            }
-            let header = try ContentHeader.decode(from: &headerBytes)
-            let bodyLength: UInt32 = try payload.readAMQPInteger("body length")
-            guard let body = payload.readSlice(length: Int(bodyLength)) else {
-                throw AMQPWireError.truncated(what: "body")
-            }
+            let (header, body) = try readContent(&payload)
             return .publish(
                 PublishRecord(
                     id: id, vhost: vhost, targets: targets, exchange: exchange, routingKey: routingKey, header: header,
@@ -188,6 +226,24 @@ public enum LogRecord: Sendable {
             }
         case .queueDeleted:
             return .queueDeleted(QueueKey(vhost: try payload.readShortString(), queue: try payload.readShortString()))
+        case .delayed:
+            let id: UInt64 = try payload.readAMQPInteger("message id")
+            let vhost = try payload.readShortString()
+            let exchange = try payload.readShortString()
+            let dueAt: UInt64 = try payload.readAMQPInteger("due time")
+            let routingKey = try payload.readShortString()
+            let count: UInt16 = try payload.readAMQPInteger("key count")
+            var extraRoutingKeys: [String] = []
+            for _ in 0..<count { extraRoutingKeys.append(try payload.readShortString()) }
+            let (header, body) = try readContent(&payload)
+            return .delayed(
+                DelayedRecord(
+                    id: id, vhost: vhost, exchange: exchange, dueAt: dueAt, routingKey: routingKey,
+                    extraRoutingKeys: extraRoutingKeys, header: header, body: body))
+        case .released:
+            let vhost = try payload.readShortString()
+            let id: UInt64 = try payload.readAMQPInteger("message id")
+            return .released(vhost: vhost, id: id)
         }
     }
 }

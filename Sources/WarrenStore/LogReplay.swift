@@ -19,6 +19,8 @@ struct LogReplay {
     }
 
     private(set) var entries: [UInt64: Entry] = [:]
+    /// Messages durable delayed exchanges still hold, with the segment of their record.
+    private(set) var delayed: [UInt64: (record: DelayedRecord, segment: UInt32)] = [:]
     private(set) var highestID: UInt64 = 0
 
     struct SegmentOutcome {
@@ -94,6 +96,11 @@ struct LogReplay {
             for id in entries.keys {
                 update(id, key) { _ in nil }
             }
+        case .delayed(let record):
+            highestID = max(highestID, record.id)
+            delayed[record.id] = (record, segment)
+        case .released(let vhost, let id):
+            if delayed[id]?.record.vhost == vhost { delayed[id] = nil }
         }
     }
 
@@ -103,6 +110,23 @@ struct LogReplay {
         }
         entry.targets[key.queue] = change(state)
         entries[id] = entry.targets.isEmpty ? nil : entry
+    }
+
+    /// Each virtual host's delayed messages, with the delay left at `now` (Unix ms).
+    func recoveredDelayed(now: UInt64) -> [String: [RecoveredDelayedMessage]] {
+        var byVirtualHost: [String: [RecoveredDelayedMessage]] = [:]
+        for (id, entry) in delayed.sorted(by: { $0.key < $1.key }) {
+            let record = entry.record
+            var message = Message(
+                exchange: record.exchange, routingKey: record.routingKey, header: record.header, body: record.body,
+                expiration: try? MessageExpiration.of(record.header))
+            message.storeID = id
+            byVirtualHost[record.vhost, default: []].append(
+                RecoveredDelayedMessage(
+                    message: message, exchange: record.exchange, extraRoutingKeys: record.extraRoutingKeys,
+                    remainingDelay: record.dueAt > now ? record.dueAt - now : 0))
+        }
+        return byVirtualHost
     }
 
     /// Each queue's messages, with deadlines turned into the TTL left at `now` (Unix ms).

@@ -52,6 +52,8 @@ public final class MessageStore: PersistentMessageLog {
     private var rotatedDescriptors: [Int32] = []
     private var segmentsOnDisk: [UInt32] = []
     private var nextID: UInt64 = 1
+    private var syncFailed = false
+    private var isClosed = false
 
     private struct Live {
         var segment: UInt32
@@ -96,11 +98,17 @@ public final class MessageStore: PersistentMessageLog {
             live[id] = Live(segment: entry.segment, references: Int32(entry.targets.count))
             liveInSegment[entry.segment, default: 0] += 1
         }
+        for (id, entry) in replay.delayed {
+            live[id] = Live(segment: entry.segment, references: 1)
+            liveInSegment[entry.segment, default: 0] += 1
+        }
         currentIndex = (indices.last ?? 0) + 1
         currentDescriptor = try files.create(currentIndex)
         segmentsOnDisk.append(currentIndex)
         removeSettledSegments()
-        return StoreRecovery(queues: replay.recoveredQueues(now: Self.epochMilliseconds()), report: report)
+        let now = Self.epochMilliseconds()
+        return StoreRecovery(
+            queues: replay.recoveredQueues(now: now), delayed: replay.recoveredDelayed(now: now), report: report)
     }
 
     // MARK: PersistentMessageLog
@@ -109,7 +117,7 @@ public final class MessageStore: PersistentMessageLog {
         guard BasicProperties.isPersistent(message.header) else { return nil }
         var targets: [PublishRecord.Target] = []
         let now = Self.epochMilliseconds()
-        for queue in queues where queue.durable && !queue.isDeleted {
+        for queue in queues where queue.isSaved && !queue.isDeleted {
             var expiresAt: UInt64 = 0
             if queue.settings.messageTTL != nil || message.expiration != nil {
                 expiresAt = now + min(queue.settings.messageTTL ?? .max / 2, message.expiration ?? .max / 2)
@@ -134,9 +142,37 @@ public final class MessageStore: PersistentMessageLog {
         settle(storeID, QueueKey(vhost: queue.vhost, queue: queue.name))
     }
 
+    public func persistDelayed(
+        _ message: inout Message, exchange: Exchange, extraRoutingKeys: [String], delay: UInt64
+    ) -> UInt64? {
+        guard BasicProperties.isPersistent(message.header) else { return nil }
+        let id = nextID
+        nextID += 1
+        append(
+            .delayed(
+                DelayedRecord(
+                    id: id, vhost: exchange.vhost, exchange: exchange.name, dueAt: Self.epochMilliseconds() + delay,
+                    routingKey: message.routingKey, extraRoutingKeys: extraRoutingKeys, header: message.header,
+                    body: message.body)))
+        live[id] = Live(segment: currentIndex, references: 1)
+        liveInSegment[currentIndex, default: 0] += 1
+        message.storeID = id
+        return appendedPosition
+    }
+
+    public func releasedDelayed(_ storeID: UInt64, vhost: String) {
+        append(.released(vhost: vhost, id: storeID))
+        release(storeID)
+    }
+
     /// Settles a message for a queue that may no longer exist (recovered orphans).
     public func settle(_ storeID: UInt64, _ key: QueueKey) {
         append(.settle(key, storeID))
+        release(storeID)
+    }
+
+    /// One fewer holder of a stored message; the last one lets its segment go.
+    private func release(_ storeID: UInt64) {
         guard var entry = live[storeID] else { return }
         entry.references -= 1
         guard entry.references <= 0 else {
@@ -161,6 +197,7 @@ public final class MessageStore: PersistentMessageLog {
     }
 
     private func append(_ record: LogRecord) {
+        guard !isClosed else { return }
         let before = pending.writerIndex
         do {
             try record.encode(into: &pending)
@@ -212,7 +249,7 @@ public final class MessageStore: PersistentMessageLog {
     }
 
     private func startSync() {
-        guard !syncInFlight, writtenPosition > syncedPosition else { return }
+        guard !syncInFlight, !syncFailed, !isClosed, writtenPosition > syncedPosition else { return }
         syncInFlight = true
         let target = writtenPosition
         let rotated = rotatedDescriptors
@@ -220,14 +257,17 @@ public final class MessageStore: PersistentMessageLog {
         syncer.sync(rotated + [currentDescriptor]) { [weak self] succeeded in
             guard let self else { return }
             self.syncInFlight = false
-            if succeeded {
-                self.syncedPosition = target
-                for descriptor in rotated { Glibc.close(descriptor) }
-                self.onSynced?(target)
-            } else {
-                self.rotatedDescriptors = rotated + self.rotatedDescriptors
-                self.onError?("message store: fsync failed; confirms wait for the next attempt")
+            guard !self.isClosed else { return }
+            guard succeeded else {
+                // After a failed fsync the kernel may have dropped the dirty pages, and a retry
+                // can report success for lost data: stop confirming rather than lie.
+                self.syncFailed = true
+                self.onError?("message store: fsync failed; persistent messages are no longer confirmed")
+                return
             }
+            self.syncedPosition = target
+            for descriptor in rotated { Glibc.close(descriptor) }
+            self.onSynced?(target)
             self.startSync()
         }
     }
@@ -242,13 +282,16 @@ public final class MessageStore: PersistentMessageLog {
         }
     }
 
-    /// Closes the current segment (after a final write and fsync) at shutdown.
+    /// Writes and syncs what is left and closes the files, at shutdown. A background fsync
+    /// still running finds its files closed and is ignored.
     public func close() {
+        guard !isClosed else { return }
         flush()
-        fsync(currentDescriptor)
         for descriptor in rotatedDescriptors + [currentDescriptor] {
+            fsync(descriptor)
             Glibc.close(descriptor)
         }
+        isClosed = true
         rotatedDescriptors = []
         currentDescriptor = -1
     }
@@ -263,6 +306,8 @@ public final class MessageStore: PersistentMessageLog {
 /// What ``MessageStore/open()`` found: each durable queue's messages and any repairs made.
 public struct StoreRecovery {
     public var queues: [QueueKey: [RecoveredMessage]]
+    /// What durable delayed exchanges held, by virtual host.
+    public var delayed: [String: [RecoveredDelayedMessage]]
     /// One line per torn tail truncated or corrupt region skipped, naming file and offset.
     public var report: [String]
 }

@@ -264,6 +264,39 @@ struct MessageStoreTests {
         #expect(second < third)
     }
 
+    @Test("a durable delayed exchange's messages survive a restart until released")
+    func delayedAcrossRestart() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            let exchange = try fixture.vhost.declareExchange(
+                name: "later", type: "x-delayed-message", passive: false, durable: true, autoDelete: false,
+                isInternal: false, arguments: ["x-delayed-type": .string("fanout")])
+            #expect(
+                fixture.vhost.delay(
+                    try persistentMessage("held"), by: 60_000, through: exchange, extraRoutingKeys: ["cc"],
+                    onUnroutable: nil) != nil)
+            #expect(
+                fixture.vhost.delay(
+                    try makeTransient("transient"), by: 60_000, through: exchange, extraRoutingKeys: [],
+                    onUnroutable: nil) == nil)
+            fixture.store.close()
+        }
+        let fixture = try StoreFixture(directory: directory)
+        let recovery = try fixture.open()
+        let held = try #require(recovery.delayed["/"]?.first)
+        #expect(recovery.delayed["/"]?.count == 1)
+        #expect(String(buffer: held.message.body) == "held")
+        #expect(held.exchange == "later")
+        #expect(held.extraRoutingKeys == ["cc"])
+        #expect(held.remainingDelay > 50_000 && held.remainingDelay <= 60_000)
+        #expect(fixture.store.liveMessageCount == 1)
+        fixture.store.releasedDelayed(held.message.storeID, vhost: "/")
+        #expect(fixture.store.liveMessageCount == 0)
+    }
+
     @Test("a TTL keeps running while the broker is down")
     func ttlAcrossRestart() throws {
         let directory = temporaryDirectory()
