@@ -24,6 +24,11 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var diskFreeLimitAbsolute: UInt64? = 50_000_000
     public var diskFreeLimitRelative: Double?
     public var logLevel = "info"
+    /// `message_store.segment_size`: bytes per message-log segment file.
+    public var segmentSize = 16 << 20
+    /// `message_store.max_in_memory_per_queue`: messages per queue lane kept in memory before
+    /// persistent ones are paged out.
+    public var maxInMemoryMessagesPerQueue = 100_000
     /// A RabbitMQ definitions file to import at start-up (`load_definitions`).
     public var definitionsFile: String?
 
@@ -98,6 +103,12 @@ public struct WarrenConfiguration: Sendable, Equatable {
             let levels = ["debug", "info", "warning", "error", "critical", "none"]
             guard levels.contains(entry.value) else { throw fail("expected one of \(levels.joined(separator: ", "))") }
             logLevel = entry.value
+        case "message_store.segment_size":
+            let size = try bytes()
+            guard (1 << 16)...(1 << 30) ~= size else { throw fail("expected a size from 64KiB to 1GiB") }
+            segmentSize = Int(size)
+        case "message_store.max_in_memory_per_queue":
+            maxInMemoryMessagesPerQueue = try integer(Int.self, min: 1)
         case "load_definitions":
             guard !entry.value.isEmpty else { throw fail("must not be empty") }
             definitionsFile = entry.value

@@ -18,6 +18,9 @@ public struct Message: Sendable {
     public var blindCopyKeys: [String]?
     /// The message's id in the persistent message log; 0 when it is not stored.
     public var storeID: UInt64 = 0
+    /// Where its record is in the log (segment number << 32 | byte offset), to read it back
+    /// when a paged-out backlog reaches the head of its queue.
+    public var storeLocation: UInt64 = 0
 
     public init(
         exchange: String, routingKey: String, header: ContentHeader, body: ByteBuffer, expiration: UInt64? = nil,

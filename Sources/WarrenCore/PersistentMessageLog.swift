@@ -25,4 +25,6 @@ public protocol PersistentMessageLog: AnyObject {
         -> UInt64?
     /// The delayed message left its exchange (routed, or dropped with it).
     func releasedDelayed(_ storeID: UInt64, vhost: String)
+    /// Reads a stored message back (its queue paged it out); nil if the record cannot be read.
+    func load(storeID: UInt64, location: UInt64) -> Message?
 }

@@ -63,13 +63,13 @@ extension Queue {
     /// Tells the message log that this queue is done with a stored message.
     @inline(__always)
     func recordSettled(_ message: Message) {
-        if message.storeID != 0 && durable { messageLog?.settled(message.storeID, in: self) }
+        if message.storeID != 0 && isSaved { messageLog?.settled(message.storeID, in: self) }
     }
 
     /// Tells the message log a stored message went out for the first time.
     @inline(__always)
     func recordDelivered(_ message: QueuedMessage) {
-        if message.message.storeID != 0 && !message.redelivered && durable {
+        if message.message.storeID != 0 && !message.redelivered && isSaved {
             messageLog?.delivered(message.message.storeID, in: self)
         }
     }

@@ -44,6 +44,14 @@ public final class Queue {
     weak var deadLetterTarget: (any DeadLetterTarget)?
     /// Where what happens to stored (persistent) messages is recorded; only durable queues have one.
     public weak var messageLog: (any PersistentMessageLog)?
+
+    /// Lets the queue keep at most `limit` messages per lane in memory, paging stored ones
+    /// beyond that out to the log (read back as the head of the queue reaches them).
+    public func enablePaging(_ log: any PersistentMessageLog, inMemoryLimit limit: Int) {
+        messageLog = log
+        ready.pager = log
+        ready.inMemoryLimit = limit
+    }
     /// Called when `x-expires` runs out, so the virtual host deletes the queue.
     var onExpire: ((Queue) -> Void)?
     var clock: any BrokerClock = MonotonicClock()
@@ -230,8 +238,8 @@ public final class Queue {
     /// Drops every ready message; returns how many there were.
     public func purge() -> Int {
         let count = ready.count
-        if messageLog != nil {
-            for queued in ready { recordSettled(queued.message) }
+        if let messageLog, isSaved {
+            ready.forEachStoreID { messageLog.settled($0, in: self) }
         }
         ready.removeAll()
         return count
@@ -286,10 +294,8 @@ public final class Queue {
     func markDeleted() -> Int {
         isDeleted = true
         let count = ready.count
-        if let messageLog, durable {
-            for queued in ready where queued.message.storeID != 0 {
-                messageLog.settled(queued.message.storeID, in: self)
-            }
+        if let messageLog, isSaved {
+            ready.forEachStoreID { messageLog.settled($0, in: self) }
             messageLog.deleted(self)
         }
         ready.removeAll()

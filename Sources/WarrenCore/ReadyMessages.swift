@@ -13,6 +13,18 @@ import HeapModule
 /// sequence number, emptied in place (the body is released at once) and skipped when popped.
 public struct ReadyMessages {
     private var lanes: [Deque<QueuedMessage>]
+    /// Each lane's paged-out tail: stored messages behind the first `inMemoryLimit` of the
+    /// lane, kept as small references and read back from the log when the lane's head runs
+    /// out. A transient message arriving behind them waits in `transientInTails` so the order
+    /// holds.
+    private var tails: [Deque<PagedMessage>]
+    private var transientInTails: [UInt64: QueuedMessage] = [:]
+    /// Deadlines of paged-out messages that have one, by sequence (most have none).
+    private var pagedDeadlines: [UInt64: UInt64] = [:]
+    /// Where paged-out messages are read back from; nil disables paging.
+    weak var pager: (any PersistentMessageLog)?
+    /// How many messages a lane keeps in memory before paging stored ones out.
+    var inMemoryLimit = Int.max
     /// Messages with a per-message expiration, by deadline; entries whose message has left
     /// the lanes since are skipped when they come due.
     private var deadlines = Heap<Deadline>()
@@ -35,6 +47,12 @@ public struct ReadyMessages {
     public init(maxPriority: UInt8 = 0) {
         self.maxPriority = maxPriority
         self.lanes = Array(repeating: Deque(), count: Int(maxPriority) + 1)
+        self.tails = Array(repeating: Deque(), count: Int(maxPriority) + 1)
+    }
+
+    /// How many messages are paged out (counted in ``count``, not in memory).
+    public var pagedCount: Int {
+        tails.reduce(0) { $0 + $1.count } - transientInTails.count
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -53,10 +71,54 @@ public struct ReadyMessages {
     }
 
     mutating func append(_ message: QueuedMessage) {
-        lanes[Int(message.priority)].append(message)
+        let lane = Int(message.priority)
         count += 1
         bytes += message.message.bodySize
         indexDeadline(of: message)
+        if !tails[lane].isEmpty || (lanes[lane].count >= inMemoryLimit && message.message.storeID != 0 && pager != nil)
+        {
+            if message.message.storeID == 0 { transientInTails[message.sequence] = message }
+            if message.expiresAt != 0 { pagedDeadlines[message.sequence] = message.expiresAt }
+            tails[lane].append(PagedMessage(message))
+            return
+        }
+        lanes[lane].append(message)
+    }
+
+    /// Reads up to a batch of a lane's paged-out messages back into its head. A message whose
+    /// record cannot be read is dropped from the count.
+    private mutating func pageIn(_ lane: Int) {
+        let batch = Swift.max(1, Swift.min(256, inMemoryLimit))
+        var loaded = 0
+        while loaded < batch, let paged = tails[lane].popFirst() {
+            if paged.storeID == 0, let transient = transientInTails.removeValue(forKey: paged.sequence) {
+                pagedDeadlines[paged.sequence] = nil
+                lanes[lane].append(transient)
+            } else if let message = pager?.load(storeID: paged.storeID, location: paged.location) {
+                lanes[lane].append(
+                    paged.queued(
+                        message, lane: UInt8(lane), expiresAt: pagedDeadlines.removeValue(forKey: paged.sequence) ?? 0))
+            } else {
+                pagedDeadlines[paged.sequence] = nil
+                count -= 1
+                bytes -= Int(paged.bodySize)
+                continue
+            }
+            loaded += 1
+        }
+    }
+
+    /// Calls `body` with the store id of every ready stored message, paged out or not, without
+    /// reading any back.
+    func forEachStoreID(_ body: (UInt64) -> Void) {
+        for lane in lanes {
+            for message in lane where message.message.storeID != 0 && !message.isRemoved {
+                body(message.message.storeID)
+            }
+        }
+        for tail in tails {
+            for paged in tail where paged.storeID != 0 { body(paged.storeID) }
+        }
     }
 
     private mutating func indexDeadline(of message: QueuedMessage) {
@@ -68,6 +130,7 @@ public struct ReadyMessages {
     mutating func popFirst() -> QueuedMessage? {
         guard count > 0 else { return nil }
         for lane in lanes.indices.reversed() {
+            if lanes[lane].isEmpty && !tails[lane].isEmpty { pageIn(lane) }
             while let message = lanes[lane].popFirst() {
                 if message.isRemoved { continue }
                 count -= 1
@@ -155,7 +218,10 @@ public struct ReadyMessages {
     mutating func removeAll() {
         for lane in lanes.indices {
             lanes[lane].removeAll()
+            tails[lane].removeAll()
         }
+        transientInTails.removeAll()
+        pagedDeadlines.removeAll()
         deadlines = Heap()
         count = 0
         bytes = 0
@@ -163,8 +229,48 @@ public struct ReadyMessages {
 }
 
 extension ReadyMessages: Sequence {
-    /// Messages in delivery order: highest lane first, FIFO within a lane.
+    /// Messages in delivery order: highest lane first, FIFO within a lane; paged-out ones are
+    /// read back for the walk.
     public func makeIterator() -> some IteratorProtocol<QueuedMessage> {
-        lanes.reversed().joined().lazy.filter { !$0.isRemoved }.makeIterator()
+        var all: [QueuedMessage] = []
+        for lane in lanes.indices.reversed() {
+            all += lanes[lane].filter { !$0.isRemoved }
+            for paged in tails[lane] {
+                if paged.storeID == 0, let transient = transientInTails[paged.sequence] {
+                    all.append(transient)
+                } else if let message = pager?.load(storeID: paged.storeID, location: paged.location) {
+                    all.append(
+                        paged.queued(message, lane: UInt8(lane), expiresAt: pagedDeadlines[paged.sequence] ?? 0))
+                }
+            }
+        }
+        return all.makeIterator()
+    }
+}
+
+/// A paged-out message: what its queue needs to put it back in order, in 32 bytes instead
+/// of the message itself (a deadline, when there is one, is kept on the side).
+struct PagedMessage {
+    var storeID: UInt64
+    var location: UInt64
+    var sequence: UInt64
+    var bodySize: UInt32
+    var deliveryCount: UInt16
+    var redelivered: Bool
+
+    init(_ message: QueuedMessage) {
+        storeID = message.message.storeID
+        location = message.message.storeLocation
+        sequence = message.sequence
+        bodySize = UInt32(clamping: message.message.bodySize)
+        deliveryCount = UInt16(clamping: message.deliveryCount)
+        redelivered = message.redelivered
+    }
+
+    func queued(_ message: Message, lane: UInt8, expiresAt: UInt64) -> QueuedMessage {
+        var queued = QueuedMessage(
+            message: message, sequence: sequence, redelivered: redelivered, priority: lane, expiresAt: expiresAt)
+        queued.deliveryCount = UInt32(deliveryCount)
+        return queued
     }
 }

@@ -14,6 +14,9 @@ public final class VirtualHost {
     var delayed = DelayedMessages()
     /// Where persistent messages on durable queues are recorded (nil: nothing is stored).
     public weak var messageLog: (any PersistentMessageLog)?
+    /// How many messages per priority lane a durable queue keeps in memory before paging
+    /// persistent ones out to the log.
+    public var inMemoryMessageLimit = 100_000
     /// Raised on every change to what a definitions export contains (exchanges, queues,
     /// bindings, policies), so the server knows when to save them.
     public internal(set) var definitionsVersion: UInt64 = 0
@@ -210,7 +213,7 @@ public final class VirtualHost {
         queue.clock = clock
         queue.expiryScheduler = expiryScheduler
         queue.deadLetterTarget = self
-        if queue.isSaved { queue.messageLog = messageLog }
+        if queue.isSaved, let messageLog { queue.enablePaging(messageLog, inMemoryLimit: inMemoryMessageLimit) }
         queue.onAutoDelete = { [unowned self] queue in
             _ = self.removeQueue(queue)
         }

@@ -57,6 +57,7 @@ final class Broker {
         let vhost = VirtualHost(name: name)
         vhost.expiryScheduler = expiryScheduler
         vhost.messageLog = messageStore
+        vhost.inMemoryMessageLimit = settings.maxInMemoryMessagesPerQueue
         vhosts[name] = vhost
     }
 

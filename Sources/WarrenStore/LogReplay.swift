@@ -15,6 +15,7 @@ struct LogReplay {
     struct Entry {
         var record: PublishRecord
         var segment: UInt32
+        var offset: Int
         var targets: [String: TargetState]
     }
 
@@ -41,7 +42,7 @@ struct LogReplay {
             let view = bytes.getSlice(at: bytes.readerIndex + offset, length: total - offset) ?? ByteBuffer()
             switch LogRecord.read(from: view) {
             case .record(let record, let size):
-                apply(record, segment: segment)
+                apply(record, segment: segment, offset: offset)
                 offset += size
             case .truncated, .corrupt:
                 guard let next = Self.nextValidRecord(in: bytes, after: offset) else {
@@ -68,7 +69,7 @@ struct LogReplay {
         return nil
     }
 
-    mutating func apply(_ record: LogRecord, segment: UInt32) {
+    mutating func apply(_ record: LogRecord, segment: UInt32, offset: Int) {
         switch record {
         case .publish(let publish):
             highestID = max(highestID, publish.id)
@@ -76,7 +77,7 @@ struct LogReplay {
             for target in publish.targets {
                 targets[target.queue] = TargetState(sequence: target.sequence, expiresAt: target.expiresAt)
             }
-            entries[publish.id] = Entry(record: publish, segment: segment, targets: targets)
+            entries[publish.id] = Entry(record: publish, segment: segment, offset: offset, targets: targets)
         case .settle(let key, let id):
             update(id, key) { _ in nil }
         case .delivered(let key, let id):
@@ -137,6 +138,7 @@ struct LogReplay {
                 exchange: entry.record.exchange, routingKey: entry.record.routingKey, header: entry.record.header,
                 body: entry.record.body, expiration: try? MessageExpiration.of(entry.record.header))
             message.storeID = id
+            message.storeLocation = UInt64(entry.segment) << 32 | UInt64(entry.offset)
             for (queue, state) in entry.targets {
                 let remaining: UInt64? =
                     state.expiresAt == 0 ? nil : (state.expiresAt > now ? state.expiresAt - now : 0)

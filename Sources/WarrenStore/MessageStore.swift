@@ -53,16 +53,12 @@ public final class MessageStore: PersistentMessageLog {
     private var segmentsOnDisk: [UInt32] = []
     private var nextID: UInt64 = 1
     private var syncFailed = false
+    /// Segments open for paging messages back in.
+    private var readDescriptors: [UInt32: Int32] = [:]
     private var isClosed = false
 
-    private struct Live {
-        var segment: UInt32
-        var references: Int32
-    }
-
-    /// Stored messages some durable queue still holds, and how many per segment.
-    private var live: [UInt64: Live] = [:]
-    private var liveInSegment: [UInt32: Int] = [:]
+    /// Stored messages some durable queue (or delayed exchange) still holds.
+    private var live = LiveMessages()
 
     public init(directory: String, segmentSize: Int = 16 << 20, syncer: any StoreSyncer) {
         self.files = SegmentFiles(directory: directory)
@@ -94,13 +90,16 @@ public final class MessageStore: PersistentMessageLog {
         }
         nextID = replay.highestID + 1
         segmentsOnDisk = indices
-        for (id, entry) in replay.entries {
-            live[id] = Live(segment: entry.segment, references: Int32(entry.targets.count))
-            liveInSegment[entry.segment, default: 0] += 1
-        }
-        for (id, entry) in replay.delayed {
-            live[id] = Live(segment: entry.segment, references: 1)
-            liveInSegment[entry.segment, default: 0] += 1
+        var survivors = replay.entries.map { (id: $0.key, segment: $0.value.segment, holders: $0.value.targets.count) }
+        survivors += replay.delayed.map { (id: $0.key, segment: $0.value.segment, holders: 1) }
+        survivors.sort { $0.id < $1.id }
+        var noted: UInt32?
+        for survivor in survivors {
+            if survivor.segment != noted {
+                live.note(segment: survivor.segment, firstID: survivor.id)
+                noted = survivor.segment
+            }
+            live.add(survivor.id, holders: survivor.holders, in: survivor.segment)
         }
         currentIndex = (indices.last ?? 0) + 1
         currentDescriptor = try files.create(currentIndex)
@@ -127,15 +126,49 @@ public final class MessageStore: PersistentMessageLog {
         guard let vhost = queues.first?.vhost, !targets.isEmpty else { return nil }
         let id = nextID
         nextID += 1
+        let location = UInt64(currentIndex) << 32 | UInt64(currentBytes + pending.readableBytes)
         append(
             .publish(
                 PublishRecord(
                     id: id, vhost: vhost, targets: targets, exchange: message.exchange,
                     routingKey: message.routingKey, header: message.header, body: message.body)))
-        live[id] = Live(segment: currentIndex, references: Int32(targets.count))
-        liveInSegment[currentIndex, default: 0] += 1
+        live.add(id, holders: targets.count, in: currentIndex)
         message.storeID = id
+        message.storeLocation = location
         return appendedPosition
+    }
+
+    public func load(storeID: UInt64, location: UInt64) -> Message? {
+        let segment = UInt32(location >> 32)
+        let offset = Int(location & 0xFFFF_FFFF)
+        let bytes: ByteBuffer
+        if segment == currentIndex && offset >= currentBytes {
+            // Not written yet: still in this read cycle's buffer.
+            let start = pending.readerIndex + offset - currentBytes
+            guard let view = pending.getSlice(at: start, length: pending.writerIndex - start) else { return nil }
+            bytes = view
+        } else {
+            guard let descriptor = readDescriptor(segment), let record = files.readRecord(descriptor, at: offset) else {
+                return nil
+            }
+            bytes = record
+        }
+        guard case .record(.publish(let record), _) = LogRecord.read(from: bytes), record.id == storeID else {
+            return nil
+        }
+        var message = Message(
+            exchange: record.exchange, routingKey: record.routingKey, header: record.header, body: record.body,
+            expiration: try? MessageExpiration.of(record.header))
+        message.storeID = storeID
+        message.storeLocation = location
+        return message
+    }
+
+    private func readDescriptor(_ segment: UInt32) -> Int32? {
+        if let descriptor = readDescriptors[segment] { return descriptor }
+        guard let descriptor = files.openForReading(segment) else { return nil }
+        readDescriptors[segment] = descriptor
+        return descriptor
     }
 
     public func settled(_ storeID: UInt64, in queue: Queue) {
@@ -154,8 +187,7 @@ public final class MessageStore: PersistentMessageLog {
                     id: id, vhost: exchange.vhost, exchange: exchange.name, dueAt: Self.epochMilliseconds() + delay,
                     routingKey: message.routingKey, extraRoutingKeys: extraRoutingKeys, header: message.header,
                     body: message.body)))
-        live[id] = Live(segment: currentIndex, references: 1)
-        liveInSegment[currentIndex, default: 0] += 1
+        live.add(id, holders: 1, in: currentIndex)
         message.storeID = id
         return appendedPosition
     }
@@ -173,15 +205,7 @@ public final class MessageStore: PersistentMessageLog {
 
     /// One fewer holder of a stored message; the last one lets its segment go.
     private func release(_ storeID: UInt64) {
-        guard var entry = live[storeID] else { return }
-        entry.references -= 1
-        guard entry.references <= 0 else {
-            live[storeID] = entry
-            return
-        }
-        live[storeID] = nil
-        liveInSegment[entry.segment, default: 1] -= 1
-        if liveInSegment[entry.segment] == 0 { removeSettledSegments() }
+        if live.release(storeID) != nil { removeSettledSegments() }
     }
 
     public func delivered(_ storeID: UInt64, in queue: Queue) {
@@ -275,10 +299,11 @@ public final class MessageStore: PersistentMessageLog {
     /// Deletes the oldest segments while every message in them is settled. Only a prefix goes:
     /// a later segment may hold the settle records of messages in an earlier one.
     private func removeSettledSegments() {
-        while let oldest = segmentsOnDisk.first, oldest != currentIndex, liveInSegment[oldest, default: 0] == 0 {
+        while let oldest = segmentsOnDisk.first, oldest != currentIndex, live.liveCount(in: oldest) == 0 {
             files.remove(oldest)
+            if let descriptor = readDescriptors.removeValue(forKey: oldest) { Glibc.close(descriptor) }
             segmentsOnDisk.removeFirst()
-            liveInSegment[oldest] = nil
+            live.forget(oldest)
         }
     }
 
@@ -291,6 +316,8 @@ public final class MessageStore: PersistentMessageLog {
             fsync(descriptor)
             Glibc.close(descriptor)
         }
+        for descriptor in readDescriptors.values { Glibc.close(descriptor) }
+        readDescriptors = [:]
         isClosed = true
         rotatedDescriptors = []
         currentDescriptor = -1

@@ -87,6 +87,25 @@ struct SegmentFiles {
         }
     }
 
+    func openForReading(_ index: UInt32) -> Int32? {
+        let fd = open(path(of: index), O_RDONLY | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }
+
+    /// The framed record at `offset` (header and payload), or nil if it cannot be read whole.
+    func readRecord(_ fd: Int32, at offset: Int) -> ByteBuffer? {
+        var header = [UInt8](repeating: 0, count: LogRecord.headerSize)
+        guard pread(fd, &header, header.count, off_t(offset)) == header.count else { return nil }
+        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+        guard length > 0, length < 1 << 30 else { return nil }
+        let total = LogRecord.headerSize + length
+        var buffer = ByteBufferAllocator().buffer(capacity: total)
+        let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { target in
+            Swift.max(0, pread(fd, target.baseAddress, total, off_t(offset)))
+        }
+        return read == total ? buffer : nil
+    }
+
     func truncate(_ index: UInt32, to length: Int) throws {
         guard Glibc.truncate(path(of: index), off_t(length)) == 0 else {
             throw IOFailure(operation: "truncate", path: path(of: index), code: errno)

@@ -58,6 +58,8 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.maxMessageSize = configuration.maxMessageSize
         settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
         settings.dataDirectory = configuration.dataDirectory
+        settings.segmentSize = configuration.segmentSize
+        settings.maxInMemoryMessagesPerQueue = configuration.maxInMemoryMessagesPerQueue
         if let bytes = configuration.memoryHighWatermarkAbsolute {
             settings.memoryHighWatermark = .absolute(bytes)
         } else if let fraction = configuration.memoryHighWatermarkRelative {

@@ -66,6 +66,11 @@ struct WarrenConfigurationTests {
         #expect(ByteSize.parse("2G") == 2 << 30)
         #expect(ByteSize.parse("1gb") == 1_000_000_000)
         #expect(ByteSize.parse("G") == nil)
+        let store = try configuration(
+            "message_store.segment_size = 64MiB\nmessage_store.max_in_memory_per_queue = 5000\n")
+        #expect(store.segmentSize == 64 << 20)
+        #expect(store.maxInMemoryMessagesPerQueue == 5_000)
+        #expect(applyError("message_store.segment_size = 1kB\n")?.line == 1)
         #expect(ByteSize.parse("2G") == 2 << 30)
         #expect(ByteSize.parse("1gb") == 1_000_000_000)
         #expect(ByteSize.parse("G") == nil)

@@ -59,10 +59,11 @@ struct StoreFixture {
     let syncer = ImmediateSyncer()
     let store: MessageStore
 
-    init(directory: String, segmentSize: Int = 1 << 20) throws {
+    init(directory: String, segmentSize: Int = 1 << 20, inMemoryLimit: Int = 100_000) throws {
         self.directory = directory
         store = MessageStore(directory: directory + "/messages", segmentSize: segmentSize, syncer: syncer)
         vhost.messageLog = store
+        vhost.inMemoryMessageLimit = inMemoryLimit
     }
 
     func open() throws -> StoreRecovery {
@@ -294,6 +295,60 @@ struct MessageStoreTests {
         #expect(held.remainingDelay > 50_000 && held.remainingDelay <= 60_000)
         #expect(fixture.store.liveMessageCount == 1)
         fixture.store.releasedDelayed(held.message.storeID, vhost: "/")
+        #expect(fixture.store.liveMessageCount == 0)
+    }
+
+    @Test("a backlog beyond the in-memory limit is paged out and read back in order, transient ones included")
+    func paging() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let fixture = try StoreFixture(directory: directory, segmentSize: 8192, inMemoryLimit: 10)
+        _ = try fixture.open()
+        let queue = try fixture.declare("q")
+        var expected: [String] = []
+        for index in 0..<300 {
+            let text = "m\(index)"
+            expected.append(text)
+            if index == 150 {
+                queue.enqueue(try makeTransient(text))
+            } else {
+                try fixture.publish(try persistentMessage(text), to: ["q"])
+            }
+            if index % 50 == 0 { fixture.store.flush() }
+        }
+        #expect(queue.messageCount == 300)
+        #expect(queue.ready.pagedCount == 289)
+        var drained: [String] = []
+        while let message = queue.get(noAck: true) {
+            drained.append(bodyText(message))
+            if drained.count % 70 == 0 { fixture.store.flush() }
+        }
+        #expect(drained == expected)
+        #expect(queue.ready.bytes == 0)
+        fixture.store.flush()
+        #expect(fixture.store.liveMessageCount == 0)
+    }
+
+    @Test("a paged-out backlog survives a restart and is paged out again")
+    func pagingAcrossRestart() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory, inMemoryLimit: 5)
+            _ = try fixture.open()
+            try fixture.declare("q")
+            for index in 0..<50 {
+                try fixture.publish(try persistentMessage("m\(index)"), to: ["q"])
+            }
+            fixture.store.close()
+        }
+        let fixture = try StoreFixture(directory: directory, inMemoryLimit: 5)
+        let recovery = try fixture.open()
+        let queue = try fixture.declare("q")
+        queue.recover(recovery.queues[QueueKey(vhost: "/", queue: "q")] ?? [])
+        #expect(queue.ready.pagedCount == 45)
+        #expect(queue.ready.map(bodyText) == (0..<50).map { "m\($0)" })
+        _ = queue.purge()
         #expect(fixture.store.liveMessageCount == 0)
     }
 
