@@ -26,6 +26,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var logLevel = "info"
     /// `message_store.segment_size`: bytes per message-log segment file.
     public var segmentSize = 16 << 20
+    /// `message_store.sync_delay`: milliseconds an fsync waits so that more writes share it.
+    public var syncDelayMilliseconds = 0
     /// `message_store.max_in_memory_per_queue`: messages per queue lane kept in memory before
     /// persistent ones are paged out.
     public var maxInMemoryMessagesPerQueue = 100_000
@@ -107,6 +109,9 @@ public struct WarrenConfiguration: Sendable, Equatable {
             let size = try bytes()
             guard (1 << 16)...(1 << 30) ~= size else { throw fail("expected a size from 64KiB to 1GiB") }
             segmentSize = Int(size)
+        case "message_store.sync_delay":
+            syncDelayMilliseconds = try integer(Int.self)
+            guard syncDelayMilliseconds <= 10_000 else { throw fail("at most 10000 ms") }
         case "message_store.max_in_memory_per_queue":
             maxInMemoryMessagesPerQueue = try integer(Int.self, min: 1)
         case "load_definitions":

@@ -27,6 +27,8 @@ public struct BrokerSettings: Sendable {
     public var dataDirectory = "."
     /// The size at which the message store starts a new segment file.
     public var segmentSize = 16 << 20
+    /// Milliseconds an fsync waits after it is due, so more writes share it (0: at once).
+    public var syncDelay = 0
     /// How many messages per priority lane a durable queue keeps in memory; persistent ones
     /// beyond that are paged out to the message store until they near the head.
     public var maxInMemoryMessagesPerQueue = 100_000

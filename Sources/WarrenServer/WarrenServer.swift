@@ -30,7 +30,7 @@ public final class WarrenServer: Sendable {
                     settings: settings, logger: logger, expiryScheduler: LoopExpiryScheduler(loop: loop),
                     messageStore: MessageStore(
                         directory: settings.dataDirectory + "/messages", segmentSize: settings.segmentSize,
-                        syncer: ThreadPoolSyncer(loop: loop)),
+                        syncer: ThreadPoolSyncer(loop: loop, delay: .milliseconds(Int64(settings.syncDelay)))),
                     definitionsFile: DefinitionsFile(directory: settings.dataDirectory))
                 try broker.recover(importing: definitions)
                 return NIOLoopBound(broker, eventLoop: loop)

@@ -59,6 +59,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
         settings.dataDirectory = configuration.dataDirectory
         settings.segmentSize = configuration.segmentSize
+        settings.syncDelay = configuration.syncDelayMilliseconds
         settings.maxInMemoryMessagesPerQueue = configuration.maxInMemoryMessagesPerQueue
         if let bytes = configuration.memoryHighWatermarkAbsolute {
             settings.memoryHighWatermark = .absolute(bytes)

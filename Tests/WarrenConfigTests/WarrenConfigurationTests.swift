@@ -70,6 +70,8 @@ struct WarrenConfigurationTests {
             "message_store.segment_size = 64MiB\nmessage_store.max_in_memory_per_queue = 5000\n")
         #expect(store.segmentSize == 64 << 20)
         #expect(store.maxInMemoryMessagesPerQueue == 5_000)
+        #expect(try configuration("message_store.sync_delay = 20\n").syncDelayMilliseconds == 20)
+        #expect(applyError("message_store.sync_delay = 60000\n")?.line == 1)
         #expect(applyError("message_store.segment_size = 1kB\n")?.line == 1)
         #expect(ByteSize.parse("2G") == 2 << 30)
         #expect(ByteSize.parse("1gb") == 1_000_000_000)

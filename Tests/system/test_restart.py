@@ -2,6 +2,7 @@
 (server-named ones too), the bindings between them and their persistent messages; not transient
 queues, exclusive queues or transient messages."""
 import signal
+import time
 import subprocess
 
 import pika
@@ -61,6 +62,29 @@ def test_durable_definitions_and_persistent_messages_survive_a_restart(binary, t
             ch = conn.channel()
         with pytest.raises(pika.exceptions.ChannelClosedByBroker):
             ch.exchange_declare("gone.x", passive=True)
+        conn.close()
+    finally:
+        server.stop()
+
+
+def test_sync_delay_holds_the_confirm_of_a_persistent_message_until_the_fsync(binary, tmp_path):
+    config = tmp_path / "delay.conf"
+    config.write_text("message_store.sync_delay = 300\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "d"), "--config",
+         str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "ready" in proc.stdout.readline()
+    server = Server(proc, port)
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(server.url))
+        ch = conn.channel()
+        ch.confirm_delivery()
+        ch.queue_declare("d", durable=True)
+        started = time.monotonic()
+        ch.basic_publish("", "d", b"persistent", pika.BasicProperties(delivery_mode=2))
+        persistent = time.monotonic() - started
+        assert persistent >= 0.25
         conn.close()
     finally:
         server.stop()
