@@ -41,24 +41,32 @@ extension Queue {
     /// The sequence number the next enqueued message will get (the log records it).
     public var upcomingSequence: UInt64 { nextSequenceValue }
 
-    /// Puts recovered messages back (sorted by sequence), expiring those whose TTL ran out
-    /// while the broker was down; later messages are numbered after them.
+    /// Puts recovered messages back (sorted by sequence) and finishes the recovery.
     public func recover(_ messages: [RecoveredMessage]) {
-        let now = clock.milliseconds()
-        var hasDeadline = false
         for recovered in messages.sorted(by: { $0.sequence < $1.sequence }) {
-            let lane =
-                isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: recovered.message.header)) : 0
-            // A TTL that ran out while the broker was down leaves a deadline of now: due at once.
-            var queued = QueuedMessage(
-                message: recovered.message, sequence: recovered.sequence, redelivered: recovered.redelivered,
-                priority: lane, expiresAt: recovered.remainingTTL.map { now + $0 } ?? 0)
-            queued.deliveryCount = recovered.deliveryCount
-            hasDeadline = hasDeadline || queued.expiresAt != 0
-            ready.append(queued)
-            advanceSequence(past: recovered.sequence)
+            recoverOne(recovered)
         }
-        if hasDeadline { expireMessages() }
+        finishRecovery()
+    }
+
+    /// Puts one recovered message back; they must come in sequence order. Later messages are
+    /// numbered after them; past the in-memory limit a stored message is kept as a reference.
+    public func recoverOne(_ recovered: RecoveredMessage) {
+        let lane = isPriorityQueue ? ready.lane(forPriority: BasicProperties.priority(in: recovered.message.header)) : 0
+        // A TTL that ran out while the broker was down leaves a deadline of now: due at once.
+        var queued = QueuedMessage(
+            message: recovered.message, sequence: recovered.sequence, redelivered: recovered.redelivered,
+            priority: lane, expiresAt: recovered.remainingTTL.map { clock.milliseconds() + $0 } ?? 0)
+        queued.deliveryCount = recovered.deliveryCount
+        ready.append(queued)
+        advanceSequence(past: recovered.sequence)
+    }
+
+    /// After the last recovered message: expires those whose TTL ran out while the broker was
+    /// down, and applies the queue's length limits.
+    public func finishRecovery() {
+        expireMessages()
+        if limitsLength { dropHeadsOverLimit() }
         dispatch()
     }
 }

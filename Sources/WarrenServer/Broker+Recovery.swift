@@ -17,19 +17,21 @@ extension Broker {
         }
         if let definitions { try importDefinitions(definitions) }
         guard let messageStore else { return }
-        let recovery = try messageStore.open()
+        var recovered = 0
+        var queues: [ObjectIdentifier: Queue] = [:]
+        let recovery = try messageStore.open { key, message in
+            // A queue that is gone (deleted, or no longer durable) drops its messages.
+            guard let queue = vhosts[key.vhost]?.queues[key.queue], queue.isSaved else { return false }
+            queue.recoverOne(message)
+            queues[ObjectIdentifier(queue)] = queue
+            recovered += 1
+            return true
+        }
+        for queue in queues.values {
+            queue.finishRecovery()
+        }
         for line in recovery.report {
             logger.warning("message store recovery: \(line)")
-        }
-        var recovered = 0
-        for (key, messages) in recovery.queues {
-            guard let queue = vhosts[key.vhost]?.queues[key.queue], queue.durable else {
-                // Its queue is gone (not durable any more, or deleted with the definitions).
-                for message in messages { messageStore.settle(message.message.storeID, key) }
-                continue
-            }
-            queue.recover(messages)
-            recovered += messages.count
         }
         for (vhostName, messages) in recovery.delayed {
             guard let vhost = vhosts[vhostName] else {
@@ -40,7 +42,7 @@ extension Broker {
             recovered += messages.count
         }
         if recovered > 0 || !recovery.report.isEmpty {
-            logger.info("recovered \(recovered) persistent messages in \(recovery.queues.count) queues")
+            logger.info("recovered \(recovered) persistent messages in \(queues.count) queues")
         }
         flushPending()
     }

@@ -12,18 +12,12 @@ struct LiveMessages {
     private(set) var count = 0
 
     /// Records a stored message with `holders` durable queues (or one delayed exchange).
-    /// Messages must be added in id order within a segment, and segments in order; at
-    /// recovery, ``note(segment:firstID:)`` first registers each segment's lowest id.
+    /// Messages must be added in id order, as the log holds them.
     mutating func add(_ id: UInt64, holders: Int, in segment: UInt32) {
         if firstIDs.last?.segment != segment { firstIDs.append((segment, id)) }
         liveInSegment[segment, default: 0] += 1
         if holders > 1 { extraHolders[id] = Int32(holders - 1) }
         count += 1
-    }
-
-    /// Registers a recovered segment's lowest live id, before its messages are added.
-    mutating func note(segment: UInt32, firstID: UInt64) {
-        firstIDs.append((segment, firstID))
     }
 
     /// One holder let go of `id`; returns its segment when that segment has no live message left.

@@ -2,27 +2,34 @@ import AMQPWire
 import NIOCore
 import WarrenCore
 
-/// Rebuilds the log's state by applying its records in order: which stored messages each
-/// durable queue still holds, with their sequence, delivery state and deadline.
+/// Rebuilds the log's state in two passes over the segments, one segment in memory at a time,
+/// so recovering a backlog of millions costs no more memory than holding it:
+///
+/// 1. ``scan(segment:bytes:)`` reads every record but keeps only the small facts about
+///    messages: which queue let go of which message, which were delivered or returned, where
+///    each queue was deleted, which delayed messages were released.
+/// 2. ``replay(segment:bytes:recovered:)`` reads the publishes again, in log order (which is
+///    each queue's publish order), and hands every one still held to its queue at once; a
+///    queue past its in-memory limit keeps only a reference.
 struct LogReplay {
-    struct TargetState {
-        var sequence: UInt64
-        var expiresAt: UInt64
-        var delivered = false
-        var returns: UInt32 = 0
-    }
+    private var settled: [QueueKey: Set<UInt64>] = [:]
+    private var delivered: [QueueKey: Set<UInt64>] = [:]
+    private var returns: [QueueKey: [UInt64: UInt32]] = [:]
+    /// Where each deleted queue was last deleted: publishes before it are gone with it.
+    private var deletedAt: [QueueKey: Position] = [:]
+    private var released: Set<UInt64> = []
+    private(set) var highestID: UInt64 = 0
+    /// Messages durable delayed exchanges still hold (found in pass 2).
+    private(set) var delayed: [(record: DelayedRecord, segment: UInt32)] = []
 
-    struct Entry {
-        var record: PublishRecord
+    private struct Position: Comparable {
         var segment: UInt32
         var offset: Int
-        var targets: [String: TargetState]
-    }
 
-    private(set) var entries: [UInt64: Entry] = [:]
-    /// Messages durable delayed exchanges still hold, with the segment of their record.
-    private(set) var delayed: [UInt64: (record: DelayedRecord, segment: UInt32)] = [:]
-    private(set) var highestID: UInt64 = 0
+        static func < (a: Position, b: Position) -> Bool {
+            (a.segment, a.offset) < (b.segment, b.offset)
+        }
+    }
 
     struct SegmentOutcome {
         /// Problems found, each naming an offset.
@@ -31,10 +38,76 @@ struct LogReplay {
         var truncateTo: Int?
     }
 
-    /// Applies every readable record of one segment. A record that fails its checks is
-    /// skipped up to the next offset where a valid record starts; if none follows, the
+    /// Pass 1 over one segment; reports torn and corrupt records.
+    mutating func scan(segment: UInt32, bytes: ByteBuffer) -> SegmentOutcome {
+        Self.forEachRecord(in: bytes) { record, offset in
+            switch record {
+            case .publish(let publish):
+                highestID = max(highestID, publish.id)
+            case .settle(let key, let id):
+                settled[key, default: []].insert(id)
+            case .delivered(let key, let id):
+                delivered[key, default: []].insert(id)
+            case .returned(let key, let id):
+                delivered[key, default: []].insert(id)
+                returns[key, default: [:]][id, default: 0] += 1
+            case .queueDeleted(let key):
+                deletedAt[key] = Position(segment: segment, offset: offset)
+            case .delayed(let record):
+                highestID = max(highestID, record.id)
+            case .released(_, let id):
+                released.insert(id)
+            }
+        }
+    }
+
+    /// Pass 2 over one segment: calls `recovered` with each message a queue still holds (in
+    /// publish order per queue) and how many queues hold it. `recovered` returns whether the
+    /// queue exists; the count given to `held` covers only those that do.
+    mutating func replay(
+        segment: UInt32, bytes: ByteBuffer, now: UInt64, recovered: (QueueKey, RecoveredMessage) -> Bool,
+        held: (UInt64, Int) -> Void
+    ) {
+        _ = Self.forEachRecord(in: bytes) { record, offset in
+            switch record {
+            case .publish(let publish):
+                let position = Position(segment: segment, offset: offset)
+                var message = Message(
+                    exchange: publish.exchange, routingKey: publish.routingKey, header: publish.header,
+                    body: publish.body, expiration: try? MessageExpiration.of(publish.header))
+                message.storeID = publish.id
+                message.storeLocation = UInt64(segment) << 32 | UInt64(offset)
+                var holders = 0
+                for target in publish.targets {
+                    let key = QueueKey(vhost: publish.vhost, queue: target.queue)
+                    if let deleted = deletedAt[key], position < deleted { continue }
+                    if settled[key]?.contains(publish.id) == true { continue }
+                    let remaining: UInt64? =
+                        target.expiresAt == 0 ? nil : (target.expiresAt > now ? target.expiresAt - now : 0)
+                    let isHeld = recovered(
+                        key,
+                        RecoveredMessage(
+                            message: message, sequence: target.sequence,
+                            redelivered: delivered[key]?.contains(publish.id) == true,
+                            deliveryCount: returns[key]?[publish.id] ?? 0, remainingTTL: remaining))
+                    if isHeld { holders += 1 }
+                }
+                if holders > 0 { held(publish.id, holders) }
+            case .delayed(let record):
+                guard !released.contains(record.id) else { return }
+                delayed.append((record, segment))
+                held(record.id, 1)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Calls `body` with every readable record and its offset. A record that fails its checks
+    /// is skipped up to the next offset where a valid record starts; if none follows, the
     /// segment's valid part ends there.
-    mutating func apply(segment: UInt32, bytes: ByteBuffer) -> SegmentOutcome {
+    @discardableResult
+    private static func forEachRecord(in bytes: ByteBuffer, _ body: (LogRecord, Int) -> Void) -> SegmentOutcome {
         var outcome = SegmentOutcome()
         var offset = 0
         let total = bytes.readableBytes
@@ -42,10 +115,10 @@ struct LogReplay {
             let view = bytes.getSlice(at: bytes.readerIndex + offset, length: total - offset) ?? ByteBuffer()
             switch LogRecord.read(from: view) {
             case .record(let record, let size):
-                apply(record, segment: segment, offset: offset)
+                body(record, offset)
                 offset += size
             case .truncated, .corrupt:
-                guard let next = Self.nextValidRecord(in: bytes, after: offset) else {
+                guard let next = nextValidRecord(in: bytes, after: offset) else {
                     outcome.problems.append(
                         "torn or corrupt record at offset \(offset); \(total - offset) bytes dropped")
                     outcome.truncateTo = offset
@@ -69,85 +142,19 @@ struct LogReplay {
         return nil
     }
 
-    mutating func apply(_ record: LogRecord, segment: UInt32, offset: Int) {
-        switch record {
-        case .publish(let publish):
-            highestID = max(highestID, publish.id)
-            var targets: [String: TargetState] = [:]
-            for target in publish.targets {
-                targets[target.queue] = TargetState(sequence: target.sequence, expiresAt: target.expiresAt)
-            }
-            entries[publish.id] = Entry(record: publish, segment: segment, offset: offset, targets: targets)
-        case .settle(let key, let id):
-            update(id, key) { _ in nil }
-        case .delivered(let key, let id):
-            update(id, key) { state in
-                var state = state
-                state.delivered = true
-                return state
-            }
-        case .returned(let key, let id):
-            update(id, key) { state in
-                var state = state
-                state.delivered = true
-                state.returns += 1
-                return state
-            }
-        case .queueDeleted(let key):
-            for id in entries.keys {
-                update(id, key) { _ in nil }
-            }
-        case .delayed(let record):
-            highestID = max(highestID, record.id)
-            delayed[record.id] = (record, segment)
-        case .released(let vhost, let id):
-            if delayed[id]?.record.vhost == vhost { delayed[id] = nil }
-        }
-    }
-
-    private mutating func update(_ id: UInt64, _ key: QueueKey, _ change: (TargetState) -> TargetState?) {
-        guard var entry = entries[id], entry.record.vhost == key.vhost, let state = entry.targets[key.queue] else {
-            return
-        }
-        entry.targets[key.queue] = change(state)
-        entries[id] = entry.targets.isEmpty ? nil : entry
-    }
-
-    /// Each virtual host's delayed messages, with the delay left at `now` (Unix ms).
+    /// The delayed messages still held, by virtual host, with the delay left at `now` (Unix ms).
     func recoveredDelayed(now: UInt64) -> [String: [RecoveredDelayedMessage]] {
         var byVirtualHost: [String: [RecoveredDelayedMessage]] = [:]
-        for (id, entry) in delayed.sorted(by: { $0.key < $1.key }) {
-            let record = entry.record
+        for (record, _) in delayed {
             var message = Message(
                 exchange: record.exchange, routingKey: record.routingKey, header: record.header, body: record.body,
                 expiration: try? MessageExpiration.of(record.header))
-            message.storeID = id
+            message.storeID = record.id
             byVirtualHost[record.vhost, default: []].append(
                 RecoveredDelayedMessage(
                     message: message, exchange: record.exchange, extraRoutingKeys: record.extraRoutingKeys,
                     remainingDelay: record.dueAt > now ? record.dueAt - now : 0))
         }
         return byVirtualHost
-    }
-
-    /// Each queue's messages, with deadlines turned into the TTL left at `now` (Unix ms).
-    func recoveredQueues(now: UInt64) -> [QueueKey: [RecoveredMessage]] {
-        var queues: [QueueKey: [RecoveredMessage]] = [:]
-        for (id, entry) in entries {
-            var message = Message(
-                exchange: entry.record.exchange, routingKey: entry.record.routingKey, header: entry.record.header,
-                body: entry.record.body, expiration: try? MessageExpiration.of(entry.record.header))
-            message.storeID = id
-            message.storeLocation = UInt64(entry.segment) << 32 | UInt64(entry.offset)
-            for (queue, state) in entry.targets {
-                let remaining: UInt64? =
-                    state.expiresAt == 0 ? nil : (state.expiresAt > now ? state.expiresAt - now : 0)
-                queues[QueueKey(vhost: entry.record.vhost, queue: queue), default: []].append(
-                    RecoveredMessage(
-                        message: message, sequence: state.sequence, redelivered: state.delivered,
-                        deliveryCount: state.returns, remainingTTL: remaining))
-            }
-        }
-        return queues
     }
 }

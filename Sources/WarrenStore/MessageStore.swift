@@ -72,16 +72,18 @@ public final class MessageStore: PersistentMessageLog {
 
     // MARK: Start-up
 
-    /// Replays the segments on disk (repairing a torn tail, skipping corrupt records) and opens
-    /// a fresh segment for new writes; returns every queue's surviving messages.
-    public func open() throws -> StoreRecovery {
+    /// Replays the segments on disk (repairing a torn tail, skipping corrupt records), hands
+    /// each surviving message to `recover` in its queue's order (which returns false when the
+    /// queue no longer exists: the message is then dropped for good), and opens a fresh segment
+    /// for new writes.
+    public func open(recover: (QueueKey, RecoveredMessage) -> Bool) throws -> StoreRecovery {
         try files.createDirectory()
         var replay = LogReplay()
         var report: [String] = []
         let indices = try files.existing()
         for (position, index) in indices.enumerated() {
             let bytes = try files.read(index)
-            let outcome = replay.apply(segment: index, bytes: bytes)
+            let outcome = replay.scan(segment: index, bytes: bytes)
             report += outcome.problems.map { "\(files.path(of: index)): \($0)" }
             if let validLength = outcome.truncateTo, position == indices.count - 1 {
                 try files.truncate(index, to: validLength)
@@ -90,24 +92,26 @@ public final class MessageStore: PersistentMessageLog {
         }
         nextID = replay.highestID + 1
         segmentsOnDisk = indices
-        var survivors = replay.entries.map { (id: $0.key, segment: $0.value.segment, holders: $0.value.targets.count) }
-        survivors += replay.delayed.map { (id: $0.key, segment: $0.value.segment, holders: 1) }
-        survivors.sort { $0.id < $1.id }
-        var noted: UInt32?
-        for survivor in survivors {
-            if survivor.segment != noted {
-                live.note(segment: survivor.segment, firstID: survivor.id)
-                noted = survivor.segment
-            }
-            live.add(survivor.id, holders: survivor.holders, in: survivor.segment)
-        }
         currentIndex = (indices.last ?? 0) + 1
         currentDescriptor = try files.create(currentIndex)
         segmentsOnDisk.append(currentIndex)
-        removeSettledSegments()
         let now = Self.epochMilliseconds()
-        return StoreRecovery(
-            queues: replay.recoveredQueues(now: now), delayed: replay.recoveredDelayed(now: now), report: report)
+        var orphans: [(QueueKey, UInt64)] = []
+        for index in indices {
+            let bytes = try files.read(index)
+            replay.replay(
+                segment: index, bytes: bytes, now: now,
+                recovered: { key, message in
+                    if recover(key, message) { return true }
+                    orphans.append((key, message.message.storeID))
+                    return false
+                },
+                held: { id, holders in live.add(id, holders: holders, in: index) })
+        }
+        // Messages whose queue is gone are settled, so the next start does not offer them again.
+        for (key, id) in orphans { append(.settle(key, id)) }
+        removeSettledSegments()
+        return StoreRecovery(delayed: replay.recoveredDelayed(now: now), report: report)
     }
 
     // MARK: PersistentMessageLog
@@ -330,9 +334,9 @@ public final class MessageStore: PersistentMessageLog {
     }
 }
 
-/// What ``MessageStore/open()`` found: each durable queue's messages and any repairs made.
+/// What ``MessageStore/open(recover:)`` found besides the queues' messages: delayed messages
+/// and any repairs made.
 public struct StoreRecovery {
-    public var queues: [QueueKey: [RecoveredMessage]]
     /// What durable delayed exchanges held, by virtual host.
     public var delayed: [String: [RecoveredDelayedMessage]]
     /// One line per torn tail truncated or corrupt region skipped, naming file and offset.

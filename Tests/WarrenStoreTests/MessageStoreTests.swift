@@ -66,8 +66,13 @@ struct StoreFixture {
         vhost.inMemoryMessageLimit = inMemoryLimit
     }
 
+    /// Opens the store, recovering into the queues already declared.
     func open() throws -> StoreRecovery {
-        try store.open()
+        try store.open { key, message in
+            guard let queue = vhost.queues[key.queue] else { return false }
+            queue.recoverOne(message)
+            return true
+        }
     }
 
     @discardableResult
@@ -91,11 +96,9 @@ struct StoreFixture {
         StoreFixture, StoreRecovery
     ) {
         let fixture = try StoreFixture(directory: directory, segmentSize: segmentSize)
+        for name in queues { try fixture.declare(name) }
         let recovery = try fixture.open()
-        for name in queues {
-            let queue = try fixture.declare(name)
-            queue.recover(recovery.queues[QueueKey(vhost: "/", queue: name)] ?? [])
-        }
+        for name in queues { try fixture.vhost.queue(named: name).finishRecovery() }
         return (fixture, recovery)
     }
 }
@@ -343,9 +346,9 @@ struct MessageStoreTests {
             fixture.store.close()
         }
         let fixture = try StoreFixture(directory: directory, inMemoryLimit: 5)
-        let recovery = try fixture.open()
         let queue = try fixture.declare("q")
-        queue.recover(recovery.queues[QueueKey(vhost: "/", queue: "q")] ?? [])
+        _ = try fixture.open()
+        queue.finishRecovery()
         #expect(queue.ready.pagedCount == 45)
         #expect(queue.ready.map(bodyText) == (0..<50).map { "m\($0)" })
         _ = queue.purge()
