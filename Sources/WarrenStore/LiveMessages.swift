@@ -42,8 +42,10 @@ struct LiveMessages {
         firstIDs.removeAll { $0.segment == segment }
     }
 
-    /// The last segment whose lowest id is at most `id`.
-    private func segment(of id: UInt64) -> UInt32? {
+    /// The segment `id` was written to, if that segment is still on disk (for an id of a
+    /// deleted segment the answer may be an older segment; callers only use it to decide what
+    /// to keep, where keeping too much is harmless).
+    func segment(of id: UInt64) -> UInt32? {
         var low = 0
         var high = firstIDs.count - 1
         var found: UInt32?

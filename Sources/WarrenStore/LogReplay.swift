@@ -107,7 +107,7 @@ struct LogReplay {
     /// is skipped up to the next offset where a valid record starts; if none follows, the
     /// segment's valid part ends there.
     @discardableResult
-    private static func forEachRecord(in bytes: ByteBuffer, _ body: (LogRecord, Int) -> Void) -> SegmentOutcome {
+    static func forEachRecord(in bytes: ByteBuffer, _ body: (LogRecord, Int) -> Void) -> SegmentOutcome {
         var outcome = SegmentOutcome()
         var offset = 0
         let total = bytes.readableBytes

@@ -59,6 +59,12 @@ public final class MessageStore: PersistentMessageLog {
 
     /// Stored messages some durable queue (or delayed exchange) still holds.
     private var live = LiveMessages()
+    /// Segments that may only go oldest first: they hold a queue deletion, which cannot be
+    /// written again later without also covering newer messages.
+    private var oldestFirstOnly: Set<UInt32> = []
+    /// Segments to delete once the log is synced past the position: their carried records
+    /// must be durable first.
+    private var deleteAfterSync: [(segment: UInt32, position: UInt64)] = []
 
     public init(directory: String, segmentSize: Int = 16 << 20, syncer: any StoreSyncer) {
         self.files = SegmentFiles(directory: directory)
@@ -235,6 +241,7 @@ public final class MessageStore: PersistentMessageLog {
             return
         }
         appendedPosition += UInt64(pending.writerIndex - before)
+        if case .queueDeleted = record { oldestFirstOnly.insert(currentIndex) }
     }
 
     // MARK: Writing and group commit
@@ -295,6 +302,7 @@ public final class MessageStore: PersistentMessageLog {
             }
             self.syncedPosition = target
             for descriptor in rotated { Glibc.close(descriptor) }
+            if !self.deleteAfterSync.isEmpty { self.deleteSyncedSegments() }
             self.onSynced?(target)
             self.startSync()
         }
@@ -302,12 +310,75 @@ public final class MessageStore: PersistentMessageLog {
 
     /// Deletes the oldest segments while every message in them is settled. Only a prefix goes:
     /// a later segment may hold the settle records of messages in an earlier one.
+    ///
+    /// A segment further along goes too, so that one long-lived message does not keep every
+    /// later segment: its records about messages of segments that stay are written again
+    /// first, and the file is deleted once those copies are synced.
     private func removeSettledSegments() {
-        while let oldest = segmentsOnDisk.first, oldest != currentIndex, live.liveCount(in: oldest) == 0 {
-            files.remove(oldest)
-            if let descriptor = readDescriptors.removeValue(forKey: oldest) { Glibc.close(descriptor) }
-            segmentsOnDisk.removeFirst()
-            live.forget(oldest)
+        let deleting = Set(deleteAfterSync.map(\.segment))
+        for segment in segmentsOnDisk where segment != currentIndex && live.liveCount(in: segment) == 0 {
+            guard !deleting.contains(segment) else { continue }
+            let isOldest = segment == segmentsOnDisk.first
+            guard isOldest || !oldestFirstOnly.contains(segment) else { continue }
+            if isOldest {
+                removeSegment(segment)
+                continue
+            }
+            guard let carried = recordsToCarry(from: segment) else {
+                oldestFirstOnly.insert(segment)
+                continue
+            }
+            for record in carried { append(record) }
+            deleteAfterSync.append((segment, appendedPosition))
+        }
+        deleteSyncedSegments()
+    }
+
+    /// Deletes the segments whose carried records the log has synced.
+    private func deleteSyncedSegments() {
+        deleteAfterSync.removeAll { entry in
+            guard entry.position <= syncedPosition else { return false }
+            removeSegment(entry.segment)
+            return true
+        }
+        // With the one ahead of it gone, an oldest-first-only segment may now be the oldest.
+        if let oldest = segmentsOnDisk.first, oldest != currentIndex, live.liveCount(in: oldest) == 0,
+            !deleteAfterSync.contains(where: { $0.segment == oldest })
+        {
+            removeSegment(oldest)
+            removeSettledSegments()
+        }
+    }
+
+    private func removeSegment(_ segment: UInt32) {
+        files.remove(segment)
+        if let descriptor = readDescriptors.removeValue(forKey: segment) { Glibc.close(descriptor) }
+        segmentsOnDisk.removeAll { $0 == segment }
+        live.forget(segment)
+        oldestFirstOnly.remove(segment)
+    }
+
+    /// The records in `segment` about messages of older segments still on disk (read back from
+    /// the file, so nothing is kept in memory for it); nil if the segment cannot be read or
+    /// holds a queue deletion.
+    private func recordsToCarry(from segment: UInt32) -> [LogRecord]? {
+        guard let bytes = try? files.read(segment) else { return nil }
+        var carried: [LogRecord] = []
+        var hasQueueDeletion = false
+        LogReplay.forEachRecord(in: bytes) { record, _ in
+            if case .queueDeleted = record { hasQueueDeletion = true }
+            guard let id = Self.messageID(of: record), let older = live.segment(of: id), older < segment,
+                segmentsOnDisk.contains(older)
+            else { return }
+            carried.append(record)
+        }
+        return hasQueueDeletion ? nil : carried
+    }
+
+    private static func messageID(of record: LogRecord) -> UInt64? {
+        switch record {
+        case .settle(_, let id), .delivered(_, let id), .returned(_, let id): id
+        default: nil
         }
     }
 

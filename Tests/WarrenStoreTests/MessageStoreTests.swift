@@ -243,6 +243,42 @@ struct MessageStoreTests {
         #expect(fixture.store.segmentCount <= 2)
     }
 
+    @Test("one long-lived message does not keep the segments after it; restarts see the same state")
+    func longLivedMessage() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        do {
+            let fixture = try StoreFixture(directory: directory, segmentSize: 4096)
+            _ = try fixture.open()
+            let pinned = try fixture.declare("pinned")
+            let busy = try fixture.declare("busy")
+            try fixture.publish(try persistentMessage("stays"), to: ["pinned"])
+            for index in 0..<600 {
+                // Delivered and returned mid-way, so records about it sit in a later segment that goes.
+                if index == 300 { pinned.requeue([try #require(pinned.get(noAck: false))]) }
+                try fixture.publish(
+                    try persistentMessage("busy \(index) " + String(repeating: "x", count: 100)), to: ["busy"])
+                if index % 10 == 0 {
+                    fixture.store.flush()
+                    while let message = busy.get(noAck: true) { _ = message }
+                }
+            }
+            while let message = busy.get(noAck: true) { _ = message }
+            fixture.store.flush()
+            fixture.store.flush()
+            #expect(fixture.store.segmentCount <= 4)
+            #expect(fixture.store.liveMessageCount == 1)
+            fixture.store.close()
+        }
+        let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["pinned", "busy"])
+        #expect(recovery.report.isEmpty)
+        let pinned = Array(try fixture.vhost.queue(named: "pinned").ready)
+        #expect(pinned.map(bodyText) == ["stays"])
+        #expect(pinned.map(\.redelivered) == [true])
+        #expect(pinned.map(\.deliveryCount) == [1])
+        #expect(try fixture.vhost.queue(named: "busy").messageCount == 0)
+    }
+
     @Test("a confirm ticket is released only by the fsync that covers it")
     func groupCommit() throws {
         let directory = temporaryDirectory()
