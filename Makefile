@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := rabbitmq-server amqp-specs python3-venv
 RELEASE_SERVER := .build/release/warren-server
 RELEASE_PERF := .build/release/warren-perf
 
-.PHONY: run build release test deps venv generate check-generated lint format unit system soak conformance examples bench clean
+.PHONY: run build release test deps venv generate check-generated lint format unit system soak fuzz conformance examples bench clean
 
 ## Build a release broker and run it on the defaults: port 5672, data in ./data, guest/guest from loopback.
 run: release
@@ -21,8 +21,10 @@ release:
 	swift build -c release --product warren-server
 	swift build -c release --product warren-perf
 
-## Everything CI runs: dependencies, generated-code check, lint, unit tests, process tests, conformance, examples.
+## Everything CI runs: dependencies, generated-code check, lint, unit tests, process tests, fuzzing (30 s per
+## target), conformance, examples.
 test: deps check-generated lint unit system conformance examples
+	$(MAKE) fuzz FUZZ_SECONDS=30
 
 ## Debian packages (RabbitMQ for differential tests, the AMQP spec XML) and the Python virtualenv.
 deps:
@@ -69,6 +71,26 @@ system: release venv
 ## The kill -9 crash test with 200 cycles instead of the 20 `make test` runs.
 soak: release venv
 	CRASH_CYCLES=200 $(PY) -m pytest -q -p no:cacheprovider --timeout 3600 Tests/system/test_crash_recovery.py
+
+## libFuzzer with AddressSanitizer over every decoder of network bytes and the connection state machine,
+## FUZZ_SECONDS per target, starting from Fuzz/corpus; a crashing input is saved as Fuzz/crashes/<target>-*.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := frames method field-table properties connection
+FUZZER_LIB := $(shell dirname $$(dirname $$(command -v swift)))/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a
+fuzz:
+	swift build --scratch-path .build-fuzz --product warren-fuzz -Xswiftc -DFUZZING -Xswiftc -sanitize=address \
+		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+		-Xlinker $(wildcard $(FUZZER_LIB)) -Xlinker -lstdc++
+	mkdir -p Fuzz/crashes
+	for target in $(FUZZ_TARGETS); do \
+		mkdir -p .build-fuzz/corpus/$$target; \
+		if ! WARREN_FUZZ_TARGET=$$target .build-fuzz/debug/warren-fuzz .build-fuzz/corpus/$$target \
+			Fuzz/corpus/$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/crashes/$$target- \
+			> .build-fuzz/$$target.log 2>&1; then \
+			tail -60 .build-fuzz/$$target.log; echo "fuzz: $$target failed; the input is saved in Fuzz/crashes/"; exit 1; \
+		fi; \
+		echo "fuzz: $$target: $$(grep -o 'Done [0-9]* runs' .build-fuzz/$$target.log) in $(FUZZ_SECONDS) s, no crash"; \
+	done
 
 conformance: release venv
 	$(PY) -m pytest -q Conformance

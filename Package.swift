@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "warren-server", targets: ["warren-server"]),
         .executable(name: "warren-perf", targets: ["warren-perf"]),
+        .executable(name: "warren-fuzz", targets: ["warren-fuzz"]),
         // For the allocation benchmarks in Benchmarks/, a separate package.
         .library(name: "AMQPWire", targets: ["AMQPWire"]),
         .library(name: "WarrenCore", targets: ["WarrenCore"]),
@@ -83,6 +84,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSwift
+        ),
+        // Fuzzing: `make fuzz` builds this with -sanitize=fuzzer and -DFUZZING; a normal build
+        // replays a corpus through the same code.
+        .executableTarget(
+            name: "warren-fuzz",
+            dependencies: ["AMQPWire", "WarrenServer", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         .executableTarget(

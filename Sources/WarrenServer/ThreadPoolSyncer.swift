@@ -31,7 +31,8 @@ final class ThreadPoolSyncer: StoreSyncer {
                 for descriptor in descriptors where fsync(descriptor) != 0 {
                     succeeded = false
                 }
-                loop.execute { callback.value(succeeded) }
+                let result = succeeded
+                loop.execute { callback.value(result) }
             }
         }
         if delay > .zero {

@@ -377,7 +377,7 @@ public final class MessageStore: PersistentMessageLog {
 
     private static func messageID(of record: LogRecord) -> UInt64? {
         switch record {
-        case .settle(_, let id), .delivered(_, let id), .returned(_, let id): id
+        case .settle(_, let id), .delivered(_, let id), .returned(_, let id), .released(_, let id): id
         default: nil
         }
     }
