@@ -44,18 +44,29 @@ def binary() -> str:
     return path
 
 
+def launch(binary: str, data_dir, *args: str) -> Server:
+    """Starts warren-server on a free loopback port and waits for its ready line. The log goes to
+    a file next to the data directory: a pipe nobody reads would fill up and stall the broker."""
+    port = free_port()
+    log_path = f"{data_dir}.{port}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir), *args],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+    line = proc.stdout.readline()
+    if "ready" not in line:
+        proc.kill()
+        with open(log_path) as log:
+            raise AssertionError(f"no ready line; got {line!r}; log: {log.read()[-2000:]}")
+    return Server(proc, port)
+
+
 @pytest.fixture
 def start_server(binary, tmp_path):
     started = []
 
     def start(*args: str) -> Server:
-        port = free_port()
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "data"), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = proc.stdout.readline()
-        assert "ready" in line, f"no ready line; got {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
-        server = Server(proc, port)
+        server = launch(binary, tmp_path / "data", *args)
         started.append(server)
         return server
 

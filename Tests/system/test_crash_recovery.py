@@ -11,7 +11,6 @@ files. CRASH_CYCLES sets the number of kill/restart cycles (20 here; `make soak`
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 
@@ -19,21 +18,13 @@ import pika
 import pika.exceptions
 import pytest
 
-from conftest import Server, free_port
+from conftest import launch
 
 CYCLES = int(os.environ.get("CRASH_CYCLES", "20"))
 QUEUE = "crash.q"
 PUBLISHERS = 3
 
 
-def _start(binary, data_dir) -> Server:
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    assert "ready" in line, f"no ready line; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
-    return Server(proc, port)
 
 
 class Load:
@@ -136,7 +127,7 @@ def test_kill_9_under_load_loses_no_confirmed_message(binary, tmp_path):
     rng = random.Random(1234)
     load = None
     for cycle in range(CYCLES):
-        server = _start(binary, data_dir)
+        server = launch(binary, data_dir)
         try:
             _check(_drain(server.url), load)
             load = Load(server.url, cycle)
@@ -148,7 +139,7 @@ def test_kill_9_under_load_loses_no_confirmed_message(binary, tmp_path):
         finally:
             server.stop()
         assert load.confirmed, "no publish was confirmed before the kill"
-    server = _start(binary, data_dir)
+    server = launch(binary, data_dir)
     try:
         _check(_drain(server.url), load)
         time.sleep(0.2)

@@ -11,7 +11,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from conftest import Server, free_port
+from conftest import launch
 
 SIZE_MB = 128
 FREE_LIMIT_MB = 96  # the alarm goes off once about 32 MB are used
@@ -30,14 +30,6 @@ def small_filesystem(tmp_path):
     subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
-def _start(binary, data_dir, config) -> Server:
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir), "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    assert "ready" in line, f"no ready line; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
-    return Server(proc, port)
 
 
 @pytest.mark.timeout(120)
@@ -45,7 +37,7 @@ def test_disk_alarm_blocks_publishers_before_the_disk_fills_and_nothing_is_lost(
     config = tmp_path / "disk.conf"
     config.write_text(f"disk_free_limit.absolute = {FREE_LIMIT_MB}MB\n")
     data_dir = small_filesystem / "data"
-    server = _start(binary, data_dir, config)
+    server = launch(binary, data_dir, "--config", str(config))
     confirmed = 0
     try:
         # A blocked publisher waits for a confirm that cannot come (the broker stopped reading
@@ -68,7 +60,7 @@ def test_disk_alarm_blocks_publishers_before_the_disk_fills_and_nothing_is_lost(
 
     plain = tmp_path / "plain.conf"
     plain.write_text("")
-    server = _start(binary, data_dir, plain)
+    server = launch(binary, data_dir, "--config", str(plain))
     try:
         conn = pika.BlockingConnection(pika.URLParameters(server.url))
         ch = conn.channel()

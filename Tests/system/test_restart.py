@@ -3,28 +3,20 @@
 queues, exclusive queues or transient messages."""
 import signal
 import time
-import subprocess
 
 import pika
 import pika.exceptions
 import pytest
 
-from conftest import Server, free_port
+from conftest import launch
 
 
-def _start(binary, data_dir) -> Server:
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert "ready" in proc.stdout.readline()
-    return Server(proc, port)
 
 
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGKILL"])
 def test_durable_definitions_and_persistent_messages_survive_a_restart(binary, tmp_path, stop):
     data_dir = tmp_path / "data"
-    server = _start(binary, data_dir)
+    server = launch(binary, data_dir)
     conn = pika.BlockingConnection(pika.URLParameters(server.url))
     ch = conn.channel()
     ch.confirm_delivery()
@@ -45,7 +37,7 @@ def test_durable_definitions_and_persistent_messages_survive_a_restart(binary, t
     server.proc.send_signal(getattr(signal, stop))
     server.proc.wait(10)
 
-    server = _start(binary, data_dir)
+    server = launch(binary, data_dir)
     try:
         conn = pika.BlockingConnection(pika.URLParameters(server.url))
         ch = conn.channel()
@@ -70,12 +62,7 @@ def test_durable_definitions_and_persistent_messages_survive_a_restart(binary, t
 def test_sync_delay_holds_the_confirm_of_a_persistent_message_until_the_fsync(binary, tmp_path):
     config = tmp_path / "delay.conf"
     config.write_text("message_store.sync_delay = 300\n")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "d"), "--config",
-         str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert "ready" in proc.stdout.readline()
-    server = Server(proc, port)
+    server = launch(binary, tmp_path / "d", "--config", str(config))
     try:
         conn = pika.BlockingConnection(pika.URLParameters(server.url))
         ch = conn.channel()
