@@ -58,6 +58,10 @@ extension Queue {
             message: recovered.message, sequence: recovered.sequence, redelivered: recovered.redelivered,
             priority: lane, expiresAt: recovered.remainingTTL.map { clock.milliseconds() + $0 } ?? 0)
         queued.deliveryCount = recovered.deliveryCount
+        if queued.deliveryCount > 0 && settings.deliveryLimit != nil {
+            // As after a return before the restart: redeliveries carry the count.
+            queued.message.setHeader("x-delivery-count", .int64(Int64(queued.deliveryCount)))
+        }
         ready.append(queued)
         advanceSequence(past: recovered.sequence)
     }

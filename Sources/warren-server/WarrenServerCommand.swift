@@ -46,6 +46,16 @@ struct WarrenServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "warren")
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // Two brokers on one data directory would interleave their logs and corrupt both.
+        let lock = open(configuration.dataDirectory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            FileHandle.standardError.write(
+                Data(
+                    "warren-server: data directory '\(configuration.dataDirectory)' is in use by another broker\n".utf8)
+            )
+            throw ExitCode(75)
+        }
+        defer { close(lock) }
 
         var settings = BrokerSettings()
         settings.channelMax = configuration.channelMax

@@ -163,6 +163,28 @@ struct MessageStoreTests {
         #expect(ready.map(\.deliveryCount) == [0, 1, 0])
     }
 
+    @Test("after a restart a returned message still carries x-delivery-count on a queue with a delivery limit")
+    func deliveryCountHeaderAcrossRestart() throws {
+        let directory = temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let arguments: FieldTable = ["x-delivery-limit": .int32(5)]
+        do {
+            let fixture = try StoreFixture(directory: directory)
+            _ = try fixture.open()
+            let queue = try fixture.declare("q", arguments: arguments)
+            try fixture.publish(try persistentMessage("again"), to: ["q"])
+            queue.requeue([try #require(queue.get(noAck: false))])
+            fixture.store.close()
+        }
+        let fixture = try StoreFixture(directory: directory)
+        let queue = try fixture.declare("q", arguments: arguments)
+        _ = try fixture.open()
+        queue.finishRecovery()
+        let recovered = try #require(queue.get(noAck: true))
+        #expect(recovered.redelivered)
+        #expect(try recovered.message.header.properties().headers?["x-delivery-count"] == .int64(1))
+    }
+
     @Test("a message fanned out to several durable queues is written once")
     func fanOutWrittenOnce() throws {
         let directory = temporaryDirectory()

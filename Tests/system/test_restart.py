@@ -2,6 +2,7 @@
 (server-named ones too), the bindings between them and their persistent messages; not transient
 queues, exclusive queues or transient messages."""
 import signal
+import subprocess
 import time
 
 import pika
@@ -73,5 +74,17 @@ def test_sync_delay_holds_the_confirm_of_a_persistent_message_until_the_fsync(bi
         persistent = time.monotonic() - started
         assert persistent >= 0.25
         conn.close()
+    finally:
+        server.stop()
+
+
+def test_a_second_broker_on_the_same_data_directory_refuses_to_start(binary, tmp_path):
+    server = launch(binary, tmp_path / "shared")
+    try:
+        second = subprocess.run([binary, "--port", "0", "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "shared")],
+                                capture_output=True, text=True, timeout=20)
+        assert second.returncode == 75
+        assert "is in use by another broker" in second.stderr
+        assert server.proc.poll() is None
     finally:
         server.stop()
