@@ -87,38 +87,34 @@ extension BasicProperties {
     /// The `priority` property read straight from a content header's encoded properties
     /// (priority queues need only this one field for every message they take).
     public static func priority(in header: ContentHeader) -> UInt8? {
-        var bytes = header.encodedProperties
-        guard let flags: UInt16 = try? bytes.readAMQPInteger("property flags"), flags & priorityFlag != 0 else {
-            return nil
-        }
-        do {
-            if flags & contentTypeFlag != 0 { try bytes.skipShortString() }
-            if flags & contentEncodingFlag != 0 { try bytes.skipShortString() }
-            if flags & headersFlag != 0 { try bytes.skipFieldTable(depth: 0) }
-            if flags & deliveryModeFlag != 0 { let _: UInt8 = try bytes.readAMQPInteger("delivery mode") }
-            return try bytes.readAMQPInteger("priority")
-        } catch {
-            return nil
-        }
+        guard var bytes = field(priorityFlag, in: header) else { return nil }
+        return try? bytes.readAMQPInteger("priority")
     }
-}
 
-extension BasicProperties {
     /// Whether the encoded properties say `delivery_mode` 2 (persistent): read on every
-    /// publish to a durable queue, so it skips only what comes before the field.
+    /// publish to a durable queue.
     public static func isPersistent(_ header: ContentHeader) -> Bool {
+        guard var bytes = field(deliveryModeFlag, in: header) else { return false }
+        return (try? bytes.readAMQPInteger(as: UInt8.self, "delivery mode")) == 2
+    }
+
+    /// The encoded properties positioned at the fixed-size field `flag` (delivery mode or
+    /// priority), skipping only the fields before it; nil when the field is absent.
+    private static func field(_ flag: UInt16, in header: ContentHeader) -> ByteBuffer? {
         var bytes = header.encodedProperties
-        guard let flags: UInt16 = try? bytes.readAMQPInteger("property flags"), flags & deliveryModeFlag != 0 else {
-            return false
+        guard let flags: UInt16 = try? bytes.readAMQPInteger("property flags"), flags & flag != 0 else {
+            return nil
         }
         do {
             if flags & contentTypeFlag != 0 { try bytes.skipShortString() }
             if flags & contentEncodingFlag != 0 { try bytes.skipShortString() }
             if flags & headersFlag != 0 { try bytes.skipFieldTable(depth: 0) }
-            let mode: UInt8 = try bytes.readAMQPInteger("delivery mode")
-            return mode == 2
+            if flag == priorityFlag && flags & deliveryModeFlag != 0 {
+                let _: UInt8 = try bytes.readAMQPInteger("delivery mode")
+            }
+            return bytes
         } catch {
-            return false
+            return nil
         }
     }
 }
