@@ -59,10 +59,18 @@ public struct ReadyMessages {
 
     /// The message the next pop would return.
     public var first: QueuedMessage? {
-        for lane in lanes.reversed() {
-            if let message = lane.first(where: { !$0.isRemoved }) { return message }
+        for lane in lanes.indices.reversed() {
+            if let message = lanes[lane].first(where: { !$0.isRemoved }) { return message }
+            if let paged = tails[lane].first { return message(for: paged, lane: lane) }
         }
         return nil
+    }
+
+    /// A paged-out message read back (or taken from the transient side table) without moving it.
+    private func message(for paged: PagedMessage, lane: Int) -> QueuedMessage? {
+        if paged.storeID == 0 { return transientInTails[paged.sequence] }
+        guard let message = pager?.load(storeID: paged.storeID, location: paged.location) else { return nil }
+        return paged.queued(message, lane: UInt8(lane), expiresAt: pagedDeadlines[paged.sequence] ?? 0)
     }
 
     /// The lane a message with this `priority` property belongs in.
@@ -235,14 +243,7 @@ extension ReadyMessages: Sequence {
         var all: [QueuedMessage] = []
         for lane in lanes.indices.reversed() {
             all += lanes[lane].filter { !$0.isRemoved }
-            for paged in tails[lane] {
-                if paged.storeID == 0, let transient = transientInTails[paged.sequence] {
-                    all.append(transient)
-                } else if let message = pager?.load(storeID: paged.storeID, location: paged.location) {
-                    all.append(
-                        paged.queued(message, lane: UInt8(lane), expiresAt: pagedDeadlines[paged.sequence] ?? 0))
-                }
-            }
+            all += tails[lane].compactMap { message(for: $0, lane: lane) }
         }
         return all.makeIterator()
     }
