@@ -143,13 +143,21 @@ extension AMQPChannel {
             if mandatory { returnUnroutable(message) }
             return (true, nil)
         }
-        var message = message
-        let ticket = connection.broker.messageStore?.persist(&message, into: queues)
+        // Only a persistent message is copied (to carry its store id); the plain path is not.
+        if let store = connection.broker.messageStore, BasicProperties.isPersistent(message.header) {
+            var stored = message
+            let ticket = store.persist(&stored, into: queues)
+            return (enqueueAll(stored, into: queues), ticket)
+        }
+        return (enqueueAll(message, into: queues), nil)
+    }
+
+    private func enqueueAll(_ message: Message, into queues: [Queue]) -> Bool {
         var accepted = true
         for queue in queues where !queue.enqueue(message) {
             accepted = false
         }
-        return (accepted, ticket)
+        return accepted
     }
 
     /// `basic.return` with 312 NO_ROUTE for a mandatory message that reached no queue.
