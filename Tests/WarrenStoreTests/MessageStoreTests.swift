@@ -91,6 +91,17 @@ struct StoreFixture {
         return ticket
     }
 
+    /// A broker's life before a restart: opens a fresh store, runs `body`, closes the store.
+    static func firstLife(
+        _ directory: String, segmentSize: Int = 1 << 20, inMemoryLimit: Int = 100_000,
+        _ body: (StoreFixture) throws -> Void
+    ) throws {
+        let fixture = try StoreFixture(directory: directory, segmentSize: segmentSize, inMemoryLimit: inMemoryLimit)
+        _ = try fixture.open()
+        try body(fixture)
+        fixture.store.close()
+    }
+
     /// Recovers into freshly declared queues of the same names, as a restart does.
     static func restart(_ directory: String, queues: [String], segmentSize: Int = 1 << 20) throws -> (
         StoreFixture, StoreRecovery
@@ -109,14 +120,11 @@ struct MessageStoreTests {
     func roundTrip() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             try fixture.declare("q")
             for index in 0..<5 {
                 try fixture.publish(try persistentMessage("m\(index)"), to: ["q"])
             }
-            fixture.store.close()
         }
         let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["q"])
         #expect(recovery.report.isEmpty)
@@ -144,9 +152,7 @@ struct MessageStoreTests {
     func settlement() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             let queue = try fixture.declare("q")
             for text in ["acked", "held", "returned", "waiting"] {
                 try fixture.publish(try persistentMessage(text), to: ["q"])
@@ -154,7 +160,6 @@ struct MessageStoreTests {
             queue.acknowledge(try #require(queue.get(noAck: false)))
             _ = try #require(queue.get(noAck: false))
             queue.requeue([try #require(queue.get(noAck: false))])
-            fixture.store.close()
         }
         let (fixture, _) = try StoreFixture.restart(directory, queues: ["q"])
         let ready = Array(try fixture.vhost.queue(named: "q").ready)
@@ -168,13 +173,10 @@ struct MessageStoreTests {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
         let arguments: FieldTable = ["x-delivery-limit": .int32(5)]
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             let queue = try fixture.declare("q", arguments: arguments)
             try fixture.publish(try persistentMessage("again"), to: ["q"])
             queue.requeue([try #require(queue.get(noAck: false))])
-            fixture.store.close()
         }
         let fixture = try StoreFixture(directory: directory)
         let queue = try fixture.declare("q", arguments: arguments)
@@ -207,13 +209,10 @@ struct MessageStoreTests {
     func tornTail() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             try fixture.declare("q")
             try fixture.publish(try persistentMessage("kept"), to: ["q"])
             try fixture.publish(try persistentMessage("torn"), to: ["q"])
-            fixture.store.close()
         }
         let segment = directory + "/messages/0000000000000001.wlog"
         let size = fileSize(segment)
@@ -228,14 +227,11 @@ struct MessageStoreTests {
     func corruptMiddle() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             try fixture.declare("q")
             for text in ["first", "second", "third"] {
                 try fixture.publish(try persistentMessage(text), to: ["q"])
             }
-            fixture.store.close()
         }
         let segment = directory + "/messages/0000000000000001.wlog"
         let recordSize = fileSize(segment) / 3
@@ -269,9 +265,7 @@ struct MessageStoreTests {
     func longLivedMessage() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory, segmentSize: 4096)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory, segmentSize: 4096) { fixture in
             let pinned = try fixture.declare("pinned")
             let busy = try fixture.declare("busy")
             try fixture.publish(try persistentMessage("stays"), to: ["pinned"])
@@ -290,7 +284,6 @@ struct MessageStoreTests {
             fixture.store.flush()
             #expect(fixture.store.segmentCount <= 4)
             #expect(fixture.store.liveMessageCount == 1)
-            fixture.store.close()
         }
         let (fixture, recovery) = try StoreFixture.restart(directory, queues: ["pinned", "busy"])
         #expect(recovery.report.isEmpty)
@@ -330,9 +323,7 @@ struct MessageStoreTests {
     func delayedAcrossRestart() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             let exchange = try fixture.vhost.declareExchange(
                 name: "later", type: "x-delayed-message", passive: false, durable: true, autoDelete: false,
                 isInternal: false, arguments: ["x-delayed-type": .string("fanout")])
@@ -344,7 +335,6 @@ struct MessageStoreTests {
                 fixture.vhost.delay(
                     try makeTransient("transient"), by: 60_000, through: exchange, extraRoutingKeys: [],
                     onUnroutable: nil) == nil)
-            fixture.store.close()
         }
         let fixture = try StoreFixture(directory: directory)
         let recovery = try fixture.open()
@@ -397,14 +387,11 @@ struct MessageStoreTests {
     func pagingAcrossRestart() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory, inMemoryLimit: 5)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory, inMemoryLimit: 5) { fixture in
             try fixture.declare("q")
             for index in 0..<50 {
                 try fixture.publish(try persistentMessage("m\(index)"), to: ["q"])
             }
-            fixture.store.close()
         }
         let fixture = try StoreFixture(directory: directory, inMemoryLimit: 5)
         let queue = try fixture.declare("q")
@@ -420,13 +407,10 @@ struct MessageStoreTests {
     func ttlAcrossRestart() throws {
         let directory = temporaryDirectory()
         defer { removeDirectory(directory) }
-        do {
-            let fixture = try StoreFixture(directory: directory)
-            _ = try fixture.open()
+        try StoreFixture.firstLife(directory) { fixture in
             try fixture.declare("q")
             try fixture.publish(try persistentMessage("short", expiration: "1"), to: ["q"])
             try fixture.publish(try persistentMessage("long", expiration: "600000"), to: ["q"])
-            fixture.store.close()
         }
         usleep(20_000)
         let (fixture, _) = try StoreFixture.restart(directory, queues: ["q"])
