@@ -17,6 +17,10 @@ public final class VirtualHost {
     /// How many messages per priority lane a durable queue keeps in memory before paging
     /// persistent ones out to the log.
     public var inMemoryMessageLimit = 100_000
+    /// `max-connections` and `max-queues` (RabbitMQ's vhost limits).
+    public var limits = VirtualHostLimits() {
+        didSet { definitionsVersion &+= 1 }
+    }
     /// Raised on every change to what a definitions export contains (exchanges, queues,
     /// bindings, policies), so the server knows when to save them.
     public internal(set) var definitionsVersion: UInt64 = 0
@@ -75,7 +79,7 @@ public final class VirtualHost {
 
     public func declareExchange(
         name exchangeName: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, isInternal: Bool,
-        arguments: FieldTable
+        arguments: FieldTable, authorize: (_ creating: Bool) throws -> Void = { _ in }
     ) throws -> Exchange {
         if passive {
             return try exchange(named: exchangeName)
@@ -93,6 +97,7 @@ public final class VirtualHost {
         if exchangeName.isEmpty {
             throw AMQPError(.accessRefused, "operation not permitted on the default exchange")
         }
+        try authorize(exchanges[exchangeName] == nil)
         try ArgumentValidation.validateExchangeArguments(arguments, exchange: exchangeName, vhost: name)
         if let existing = exchanges[exchangeName] {
             try checkEquivalence(
@@ -173,7 +178,8 @@ public final class VirtualHost {
     /// `amq.gen-` names that clients may not choose.
     public func declareQueue(
         name requestedName: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool,
-        arguments: FieldTable, connection: ConnectionID, isRecovery: Bool = false
+        arguments: FieldTable, connection: ConnectionID, isRecovery: Bool = false,
+        authorize: (String) throws -> Void = { _ in }
     ) throws -> Queue {
         if passive {
             if requestedName.isEmpty { throw AMQPError.noQueue(requestedName, vhost: name) }
@@ -186,6 +192,9 @@ public final class VirtualHost {
             throw AMQPError(.accessRefused, "queue name '\(requestedName)' contains reserved prefix 'amq.*'")
         }
         let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
+        // Permissions are checked on the final name, so a server-named queue needs the right to
+        // configure `amq.gen-*`.
+        try authorize(queueName)
         // An existing queue is checked for equivalence only; new arguments are validated.
         if let existing = queues[queueName] {
             // A redeclare must match exclusivity exactly (RabbitMQ's strict check).
@@ -207,6 +216,11 @@ public final class VirtualHost {
             return existing
         }
         try ArgumentValidation.validateQueueArguments(arguments, queue: queueName, vhost: name)
+        if let limit = limits.maxQueues, queues.count >= limit, !isRecovery {
+            throw AMQPError(
+                .preconditionFailed,
+                "cannot declare queue '\(queueName)': queue limit in vhost '\(name)' (\(limit)) is reached")
+        }
         let queue = Queue(
             name: queueName, vhost: name, durable: durable, autoDelete: autoDelete,
             exclusiveOwner: exclusive ? connection : nil, arguments: arguments)

@@ -19,7 +19,9 @@ extension AMQPChannel {
 
     func basicConsume(_ m: Spec.Basic.Consume) throws {
         if m.queue == Self.directReplyQueue { return try consumeDirectReplies(m) }
-        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let name = try resolveQueueName(m.queue)
+        try connection.access.check(.read, .queue, name)
+        let queue = try vhost.queue(named: name, usableBy: connection.id)
         let tag = m.consumerTag.isEmpty ? "amq.ctag-" + RandomToken.make() : m.consumerTag
         guard consumers[tag] == nil else {
             throw AMQPError(.notAllowed, "attempt to reuse consumer tag '\(tag)'")
@@ -60,10 +62,15 @@ extension AMQPChannel {
         if m.immediate {
             throw AMQPError(.notImplemented, "immediate=true")
         }
+        let access = connection.access
+        try access.checkPublish(to: m.exchange)
         let exchange = try vhost.exchange(named: m.exchange)
         if exchange.isInternal {
             throw AMQPError(
                 .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
+        }
+        if access.hasTopicPermissions && exchange.typeName == "topic" {
+            try access.checkTopic(.write, exchange: m.exchange, routingKey: m.routingKey)
         }
         try checkUserID(header)
         try rewriteDirectReplyTo(&header)
@@ -126,7 +133,7 @@ extension AMQPChannel {
             let claimed = try? header.properties().userID
         else { return }
         let user = connection.user
-        guard claimed == user else {
+        guard claimed == user || connection.access.user.isImpersonator else {
             throw AMQPError(
                 .preconditionFailed, "user_id property set to '\(claimed)' but authenticated user was '\(user)'")
         }
@@ -173,7 +180,9 @@ extension AMQPChannel {
     }
 
     func basicGet(_ m: Spec.Basic.Get) throws {
-        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let name = try resolveQueueName(m.queue)
+        try connection.access.check(.read, .queue, name)
+        let queue = try vhost.queue(named: name, usableBy: connection.id)
         guard let message = queue.get(noAck: m.noAck) else {
             send(.basicGetEmpty(.init()))
             return

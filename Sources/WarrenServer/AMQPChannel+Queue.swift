@@ -5,9 +5,18 @@ import WarrenCore
 extension AMQPChannel {
     func queueDeclare(_ m: Spec.Queue.Declare) throws {
         if m.queue.hasPrefix(Self.directReplyQueue) { return try declareDirectReplyQueue(m) }
+        let access = connection.access
         let queue = try vhost.declareQueue(
             name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete,
-            arguments: m.arguments, connection: connection.id)
+            arguments: m.arguments, connection: connection.id
+        ) { name in
+            try access.check(.configure, .queue, name)
+            // Dead-lettering moves the queue's messages to that exchange: read here, write there.
+            if let exchange = m.arguments["x-dead-letter-exchange"]?.stringValue {
+                try access.check(.read, .queue, name)
+                try access.check(.write, .exchange, exchange)
+            }
+        }
         lastDeclaredQueue = queue.name
         if !m.noWait {
             send(
@@ -28,7 +37,9 @@ extension AMQPChannel {
     }
 
     func queueBind(_ m: Spec.Queue.Bind) throws {
-        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let name = try resolveQueueName(m.queue)
+        try checkBinding(.queue, name, source: m.exchange, routingKey: m.routingKey)
+        let queue = try vhost.queue(named: name, usableBy: connection.id)
         // The spec's shortcut: no queue and no key means "the last declared queue, by its name".
         let routingKey = m.queue.isEmpty && m.routingKey.isEmpty ? queue.name : m.routingKey
         try vhost.bind(destination: .queue(queue), source: m.exchange, routingKey: routingKey, arguments: m.arguments)
@@ -36,7 +47,9 @@ extension AMQPChannel {
     }
 
     func queueUnbind(_ m: Spec.Queue.Unbind) throws {
-        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let name = try resolveQueueName(m.queue)
+        try checkBinding(.queue, name, source: m.exchange, routingKey: m.routingKey)
+        let queue = try vhost.queue(named: name, usableBy: connection.id)
         let routingKey = m.queue.isEmpty && m.routingKey.isEmpty ? queue.name : m.routingKey
         try vhost.unbind(
             destination: .queue(queue), source: m.exchange, routingKey: routingKey, arguments: m.arguments)
@@ -44,13 +57,16 @@ extension AMQPChannel {
     }
 
     func queuePurge(_ m: Spec.Queue.Purge) throws {
-        let queue = try vhost.queue(named: resolveQueueName(m.queue), usableBy: connection.id)
+        let name = try resolveQueueName(m.queue)
+        try connection.access.check(.read, .queue, name)
+        let queue = try vhost.queue(named: name, usableBy: connection.id)
         let count = queue.purge()
         if !m.noWait { send(.queuePurgeOk(.init(messageCount: UInt32(clamping: count)))) }
     }
 
     func queueDelete(_ m: Spec.Queue.Delete) throws {
         let name = try resolveQueueName(m.queue)
+        try connection.access.check(.configure, .queue, name)
         let count: Int
         do {
             count = try vhost.deleteQueue(

@@ -27,14 +27,14 @@ final class AMQPConnection {
 
     init(
         id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String,
-        isLoopbackPeer: Bool
+        isLoopbackPeer: Bool, certificateUser: String?
     ) {
         self.id = id
         self.broker = broker
         self.transport = transport
         self.remoteDescription = remoteDescription
         self.handshake = ConnectionHandshake(
-            settings: broker.settings, isLoopbackPeer: isLoopbackPeer, knownVirtualHosts: Set(broker.vhosts.keys))
+            settings: broker.settings, isLoopbackPeer: isLoopbackPeer, gate: broker, certificateUser: certificateUser)
         self.outbound = ByteBufferAllocator().buffer(capacity: 4096)
         var logger = broker.logger
         logger[metadataKey: "connection"] = "\(remoteDescription)"
@@ -48,6 +48,12 @@ final class AMQPConnection {
     }
 
     var isWritable: Bool { transport?.isWritable ?? false }
+
+    /// What the user may do in the connection's vhost; only read once the connection is open.
+    var access: ResourceAccess {
+        guard let access = handshake.access else { preconditionFailure("channel used before connection.open") }
+        return access
+    }
 
     /// The authenticated user ("" before login).
     var user: String {
@@ -72,7 +78,9 @@ final class AMQPConnection {
         case .heartbeat:
             return
         case .method(0, let method):
-            perform(handshake.receivedMethod(method))
+            let action = handshake.receivedMethod(method)
+            if let reason = handshake.takeRefusalReason() { logger.warning("login refused: \(reason)") }
+            perform(action)
         case .method(let number, let method):
             guard handshake.isOpen else {
                 if handshake.state == .closing { return }
@@ -285,6 +293,7 @@ final class AMQPConnection {
             transport?.startHeartbeats(seconds: tuning.heartbeat)
         case .opened(_, let vhostName, _):
             vhostStorage = broker.vhosts[vhostName]
+            broker.connectionOpened(self)
             send(.connectionOpenOk(.init()), channel: 0)
         }
     }
@@ -304,7 +313,7 @@ final class AMQPConnection {
         isTornDown = true
         releaseChannels()
         vhostStorage?.connectionClosed(id)
-        broker.connectionClosed(self)
+        broker.connectionClosed(self, vhost: vhostStorage)
     }
 
     func checkConsumerTimeouts(now: UInt64) {

@@ -5,9 +5,11 @@ import WarrenStore
 /// into the durable queues.
 extension Broker {
     func recover(importing definitions: Definitions?) throws {
+        var firstStart = true
         if let definitionsFile {
             do {
                 if let saved = try definitionsFile.load() {
+                    firstStart = false
                     try importDefinitions(saved)
                     definitionsFile.markSaved(self)
                 }
@@ -15,7 +17,10 @@ extension Broker {
                 throw DefinitionsError("\(definitionsFile.path): \(error)")
             }
         }
+        // The default vhost exists from the first start on, so an imported file may refer to it.
+        if firstStart { seedDefaultVirtualHost() }
         if let definitions { try importDefinitions(definitions) }
+        seedDefaultUserIfNone()
         guard let messageStore else { return }
         var recovered = 0
         var queues: [ObjectIdentifier: Queue] = [:]

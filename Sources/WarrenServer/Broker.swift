@@ -14,6 +14,10 @@ final class Broker {
     let logger: Logger
     private(set) var vhosts: [String: VirtualHost]
     private(set) var connections: [ConnectionID: AMQPConnection] = [:]
+    /// Open connections per vhost, for `max-connections`.
+    private var openConnections: [String: Int] = [:]
+    /// Users, permissions and topic permissions.
+    let accessControl = AccessControl()
     private var pendingFlush: [AMQPConnection] = []
     private var flushing: [AMQPConnection] = []
     private var nextConnectionID: UInt64 = 1
@@ -46,7 +50,6 @@ final class Broker {
         self.definitionsFile = definitionsFile
         self.now = clock.milliseconds()
         self.vhosts = [:]
-        addVirtualHost(named: "/")
         // Expiry can dead-letter into queues with consumers: their deliveries go out at once.
         expiryScheduler?.afterFiring = { [unowned self] in self.flushPending() }
         messageStore?.onSynced = { [unowned self] position in self.storeSynced(upTo: position) }
@@ -76,14 +79,34 @@ final class Broker {
         flushPending()
     }
 
-    func makeConnection(transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool)
-        -> AMQPConnection
-    {
+    /// RabbitMQ's first start: the default vhost.
+    func seedDefaultVirtualHost() {
+        if vhosts[settings.defaultVirtualHost] == nil { addVirtualHost(named: settings.defaultVirtualHost) }
+    }
+
+    /// The default user, with every permission in the default vhost, when no user exists: on
+    /// the first start (unless an imported file brought users), or with a data directory
+    /// from before Warren had users.
+    func seedDefaultUserIfNone() {
+        guard accessControl.users.isEmpty else { return }
+        accessControl.putUser(
+            User(
+                name: settings.defaultUser, passwordHash: PasswordHash(password: settings.defaultPassword),
+                tags: settings.defaultUserTags))
+        if vhosts[settings.defaultVirtualHost] != nil {
+            accessControl.setPermissions(.everything, user: settings.defaultUser, vhost: settings.defaultVirtualHost)
+        }
+    }
+
+    func makeConnection(
+        transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool,
+        certificateUser: String? = nil
+    ) -> AMQPConnection {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let connection = AMQPConnection(
             id: id, broker: self, transport: transport, remoteDescription: remoteDescription,
-            isLoopbackPeer: isLoopbackPeer)
+            isLoopbackPeer: isLoopbackPeer, certificateUser: certificateUser)
         connections[id] = connection
         return connection
     }
@@ -122,8 +145,13 @@ final class Broker {
         }
     }
 
-    func connectionClosed(_ connection: AMQPConnection) {
+    func connectionOpened(_ connection: AMQPConnection) {
+        openConnections[connection.vhost.name, default: 0] += 1
+    }
+
+    func connectionClosed(_ connection: AMQPConnection, vhost: VirtualHost?) {
         connections[connection.id] = nil
+        if let vhost { openConnections[vhost.name, default: 1] -= 1 }
     }
 
     func needsFlush(_ connection: AMQPConnection) {
@@ -153,5 +181,32 @@ final class Broker {
             connection.forceClose(reason: "broker forced connection closure with reason 'shutdown'")
         }
         flushPending()
+    }
+}
+
+extension Broker: ConnectionGate {
+    func authenticate(username: String, password: String) -> AccessControl.Authentication {
+        accessControl.authenticate(username: username, password: password)
+    }
+
+    func authenticate(certificateUser: String) -> AccessControl.Authentication {
+        accessControl.authenticate(certificateUser: certificateUser)
+    }
+
+    /// RabbitMQ's checks at `connection.open`, in its order: the vhost exists, the user has
+    /// permissions in it, and neither the vhost's nor the node's connection limit is reached.
+    func admit(_ user: User, to name: String) -> Result<ResourceAccess, AMQPError> {
+        guard let vhost = vhosts[name] else { return .failure(AMQPError(.notAllowed, "vhost \(name) not found")) }
+        guard let access = accessControl.access(for: user, in: name) else {
+            return .failure(AMQPError(.notAllowed, "access to vhost '\(name)' refused for user '\(user.name)'"))
+        }
+        if let limit = vhost.limits.maxConnections, openConnections[name, default: 0] >= limit {
+            return .failure(
+                AMQPError(
+                    .notAllowed,
+                    "access to vhost '\(name)' refused for user '\(user.name)': connection limit (\(limit)) is reached")
+            )
+        }
+        return .success(access)
     }
 }

@@ -6,8 +6,17 @@ public struct BrokerSettings: Sendable {
     public var frameMax: UInt32 = 131_072
     /// Seconds; 0 disables heartbeats.
     public var heartbeat: UInt16 = 60
+    /// The user and vhost created on first start (RabbitMQ's `default_user`, `default_pass`,
+    /// `default_vhost`, `default_user_tags`), with all permissions in that vhost.
     public var defaultUser = "guest"
     public var defaultPassword = "guest"
+    public var defaultVirtualHost = "/"
+    public var defaultUserTags = ["administrator"]
+    /// The SASL mechanisms offered, in order (`auth_mechanisms.N`); EXTERNAL only to clients
+    /// that presented a verified certificate.
+    public var authMechanisms = ["PLAIN", "AMQPLAIN"]
+    /// Most client connections at once (`connection_max`); nil for no limit.
+    public var connectionMax: Int?
     /// Users who may log in only over a loopback address (RabbitMQ's `loopback_users`).
     public var loopbackUsers: Set<String> = ["guest"]
     /// Seconds a client has to finish the handshake before its socket is closed.

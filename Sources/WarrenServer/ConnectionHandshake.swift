@@ -41,14 +41,24 @@ struct ConnectionHandshake {
     private(set) var state: State = .awaitingProtocolHeader
     private(set) var tuning: Tuning
     private(set) var clientProperties = FieldTable()
+    /// The logged-in user, from start-ok on.
+    private(set) var user: User?
+    /// Why the login was refused, for the log (the client hears only RabbitMQ's generic text).
+    private var refusalReason: String?
+    /// The user's rights in the opened vhost, from open-ok on.
+    private(set) var access: ResourceAccess?
     let settings: BrokerSettings
     let isLoopbackPeer: Bool
-    let knownVirtualHosts: Set<String>
+    unowned let gate: any ConnectionGate
+    /// The user a verified client certificate names (per `ssl_cert_login_from`); nil on plain
+    /// TCP or without a client certificate. EXTERNAL is offered only when there is one.
+    let certificateUser: String?
 
-    init(settings: BrokerSettings, isLoopbackPeer: Bool, knownVirtualHosts: Set<String>) {
+    init(settings: BrokerSettings, isLoopbackPeer: Bool, gate: any ConnectionGate, certificateUser: String? = nil) {
         self.settings = settings
         self.isLoopbackPeer = isLoopbackPeer
-        self.knownVirtualHosts = knownVirtualHosts
+        self.gate = gate
+        self.certificateUser = certificateUser
         self.tuning = Tuning(
             channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)
     }
@@ -74,7 +84,13 @@ struct ConnectionHandshake {
             .connectionStart(
                 Spec.Connection.Start(
                     versionMajor: 0, versionMinor: 9, serverProperties: ServerProperties.table,
-                    mechanisms: ByteBuffer(string: Credentials.mechanisms), locales: ByteBuffer(string: "en_US"))))
+                    mechanisms: ByteBuffer(string: offeredMechanisms.joined(separator: " ")),
+                    locales: ByteBuffer(string: "en_US"))))
+    }
+
+    /// The configured mechanisms this connection can use: EXTERNAL needs a client certificate.
+    var offeredMechanisms: [String] {
+        settings.authMechanisms.filter { $0 != Credentials.external || certificateUser != nil }
     }
 
     mutating func receivedMethod(_ method: AMQPMethod) -> Action {
@@ -90,11 +106,15 @@ struct ConnectionHandshake {
         case (.awaitingTuneOk(let user), .connectionTuneOk(let tuneOk)):
             return receivedTuneOk(tuneOk, user: user)
         case (.awaitingOpen(let user), .connectionOpen(let open)):
-            guard knownVirtualHosts.contains(open.virtualHost) else {
-                return close(.notAllowed, "vhost \(open.virtualHost) not found", method: method)
+            guard let authenticated = self.user else { return close(.internalError, "no user", method: method) }
+            switch gate.admit(authenticated, to: open.virtualHost) {
+            case .failure(let error):
+                return close(error.code, error.explanation, method: method)
+            case .success(let access):
+                self.access = access
+                state = .open(user: user, vhost: open.virtualHost)
+                return .opened(tuning, vhost: open.virtualHost, user: user)
             }
-            state = .open(user: user, vhost: open.virtualHost)
-            return .opened(tuning, vhost: open.virtualHost, user: user)
         case (.open, .connectionClose), (.awaitingOpen, .connectionClose), (.awaitingTuneOk, .connectionClose):
             state = .closed
             return .sendAndClose(.connectionCloseOk(.init()))
@@ -108,20 +128,30 @@ struct ConnectionHandshake {
 
     private mutating func receivedStartOk(_ startOk: Spec.Connection.StartOk) -> Action {
         clientProperties = startOk.clientProperties
-        let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response)
         let method = AMQPMethod.connectionStartOk(startOk)
-        guard Credentials.mechanisms.split(separator: " ").contains(Substring(startOk.mechanism)) else {
+        guard offeredMechanisms.contains(startOk.mechanism) else {
             return close(.commandInvalid, "unknown authentication mechanism '\(startOk.mechanism)'", method: method)
         }
-        guard let credentials, credentials.username == settings.defaultUser,
-            credentials.password == settings.defaultPassword,
-            isLoopbackPeer || !settings.loopbackUsers.contains(credentials.username)
-        else {
-            return refuseLogin(
-                "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile.",
-                method: method)
+        let outcome: AccessControl.Authentication
+        if startOk.mechanism == Credentials.external, let certificateUser {
+            outcome = gate.authenticate(certificateUser: certificateUser)
+        } else if let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response) {
+            outcome = gate.authenticate(username: credentials.username, password: credentials.password)
+        } else {
+            outcome = .refused("malformed \(startOk.mechanism) response")
         }
-        state = .awaitingTuneOk(user: credentials.username)
+        let refusal =
+            "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile."
+        guard case .accepted(let user) = outcome else {
+            if case .refused(let reason) = outcome { refusalReason = reason }
+            return refuseLogin(refusal, method: method)
+        }
+        guard isLoopbackPeer || !settings.loopbackUsers.contains(user.name) else {
+            refusalReason = "user '\(user.name)' can only connect via localhost"
+            return refuseLogin(refusal, method: method)
+        }
+        self.user = user
+        state = .awaitingTuneOk(user: user.name)
         return .send(
             .connectionTune(
                 Spec.Connection.Tune(
@@ -188,6 +218,12 @@ struct ConnectionHandshake {
         }
         state = .closing
         return .send(.connectionClose(Spec.Connection.Close(replyCode: code.rawValue, replyText: replyText)))
+    }
+
+    /// The reason for a login just refused, once.
+    mutating func takeRefusalReason() -> String? {
+        defer { refusalReason = nil }
+        return refusalReason
     }
 
     var isOpen: Bool {

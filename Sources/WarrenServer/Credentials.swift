@@ -6,8 +6,8 @@ struct Credentials: Equatable {
     var username: String
     var password: String
 
-    /// The mechanisms offered in `connection.start`, in order of preference.
-    static let mechanisms = "PLAIN AMQPLAIN"
+    /// The mechanism that takes the user from the client's verified TLS certificate.
+    static let external = "EXTERNAL"
 
     /// Parses the `response` of `start-ok` for `mechanism`; nil when it is malformed or the
     /// mechanism is not one Warren offers.

@@ -66,7 +66,65 @@ public struct Definitions: Decodable, Sendable {
         }
     }
 
+    public struct UserEntry: Decodable, Sendable {
+        public var name: String
+        public var passwordHash: String?
+        public var hashingAlgorithm: String?
+        public var tags: Tags?
+
+        enum CodingKeys: String, CodingKey {
+            case name, tags
+            case passwordHash = "password_hash"
+            case hashingAlgorithm = "hashing_algorithm"
+        }
+    }
+
+    /// RabbitMQ exports tags as a comma-separated string (3.x) or a list (newer versions).
+    public struct Tags: Decodable, Sendable {
+        public var names: [String]
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let list = try? container.decode([String].self) {
+                names = list
+            } else {
+                names = try container.decode(String.self).split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.filter { !$0.isEmpty }
+            }
+        }
+    }
+
+    public struct PermissionEntry: Decodable, Sendable {
+        public var user: String
+        public var vhost: String
+        public var configure: String
+        public var write: String
+        public var read: String
+    }
+
+    public struct TopicPermissionEntry: Decodable, Sendable {
+        public var user: String
+        public var vhost: String
+        public var exchange: String
+        public var write: String
+        public var read: String
+    }
+
+    /// A runtime parameter; Warren reads the `vhost-limits` component (`max-connections`,
+    /// `max-queues`) and the `operator_policy` component, as RabbitMQ exports them.
+    public struct ParameterEntry: Decodable, Sendable {
+        public var vhost: String
+        public var component: String
+        public var name: String
+        public var value: [String: JSONValue]
+    }
+
     public var vhosts: [VirtualHostEntry]?
+    public var users: [UserEntry]?
+    public var permissions: [PermissionEntry]?
+    public var topicPermissions: [TopicPermissionEntry]?
+    public var parameters: [ParameterEntry]?
     public var policies: [PolicyEntry]?
     /// Not in RabbitMQ's exports (it keeps operator policies apart); Warren reads them here.
     public var operatorPolicies: [PolicyEntry]?
@@ -75,8 +133,9 @@ public struct Definitions: Decodable, Sendable {
     public var bindings: [BindingEntry]?
 
     enum CodingKeys: String, CodingKey {
-        case vhosts, policies, exchanges, queues, bindings
+        case vhosts, users, permissions, parameters, policies, exchanges, queues, bindings
         case operatorPolicies = "operator_policies"
+        case topicPermissions = "topic_permissions"
     }
 
     /// Parses a definitions file; the error says what is malformed.

@@ -22,7 +22,7 @@ final class DefinitionsFile {
     /// Writes the definitions if anything in them changed since the last write. Called at the
     /// end of each read cycle, before replies go out; declares are rare, so this stays cheap.
     func saveIfChanged(_ broker: Broker) {
-        let version = broker.vhosts.values.reduce(UInt64(broker.vhosts.count)) { $0 &+ $1.definitionsVersion }
+        let version = Self.version(broker)
         guard version != savedVersion else { return }
         do {
             try write(Self.export(broker))
@@ -34,7 +34,14 @@ final class DefinitionsFile {
 
     /// Marks the current state as saved (just loaded from this file).
     func markSaved(_ broker: Broker) {
-        savedVersion = broker.vhosts.values.reduce(UInt64(broker.vhosts.count)) { $0 &+ $1.definitionsVersion }
+        savedVersion = Self.version(broker)
+    }
+
+    /// Changes whenever anything saved changes (each part only ever counts up).
+    private static func version(_ broker: Broker) -> UInt64 {
+        broker.vhosts.values.reduce(UInt64(broker.vhosts.count) &+ broker.accessControl.version) {
+            $0 &+ $1.definitionsVersion
+        }
     }
 
     private func write(_ data: Data) throws {
@@ -62,8 +69,15 @@ final class DefinitionsFile {
         var exchanges: [[String: Any]] = []
         var queues: [[String: Any]] = []
         var bindings: [[String: Any]] = []
+        var parameters: [[String: Any]] = []
         for vhost in broker.vhosts.values.sorted(by: { $0.name < $1.name }) {
             vhosts.append(["name": vhost.name])
+            var limits: [String: Any] = [:]
+            if let limit = vhost.limits.maxConnections { limits["max-connections"] = limit }
+            if let limit = vhost.limits.maxQueues { limits["max-queues"] = limit }
+            if !limits.isEmpty {
+                parameters.append(["vhost": vhost.name, "component": "vhost-limits", "name": "limits", "value": limits])
+            }
             policies += vhost.policies.values.sorted { $0.name < $1.name }.map(policyJSON)
             operatorPolicies += vhost.operatorPolicies.values.sorted { $0.name < $1.name }.map(policyJSON)
             for exchange in vhost.exchanges.values.sorted(by: { $0.name < $1.name })
@@ -103,9 +117,40 @@ final class DefinitionsFile {
         let document: [String: Any] = [
             "product": "Warren", "product_version": ServerProperties.version, "vhosts": vhosts,
             "policies": policies, "operator_policies": operatorPolicies, "exchanges": exchanges, "queues": queues,
-            "bindings": bindings, "users": [], "permissions": [],
-        ]
+            "bindings": bindings, "parameters": parameters,
+        ].merging(accessControlJSON(broker.accessControl)) { first, _ in first }
         return try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    private static func accessControlJSON(_ access: AccessControl) -> [String: Any] {
+        let users: [[String: Any]] = access.users.values.sorted { $0.name < $1.name }.map { user in
+            [
+                "name": user.name, "password_hash": user.passwordHash?.base64 ?? "",
+                "hashing_algorithm": (user.passwordHash?.algorithm ?? .sha256).rawValue,
+                "tags": user.tags.joined(separator: ","), "limits": [String: Any](),
+            ]
+        }
+        var permissions: [[String: Any]] = []
+        var topicPermissions: [[String: Any]] = []
+        for (vhost, byUser) in access.permissions.sorted(by: { $0.key < $1.key }) {
+            for (user, granted) in byUser.sorted(by: { $0.key < $1.key }) {
+                permissions.append([
+                    "user": user, "vhost": vhost, "configure": granted.configure.source, "write": granted.write.source,
+                    "read": granted.read.source,
+                ])
+            }
+        }
+        for (vhost, byUser) in access.topicPermissions.sorted(by: { $0.key < $1.key }) {
+            for (user, byExchange) in byUser.sorted(by: { $0.key < $1.key }) {
+                for permission in byExchange.values.sorted(by: { $0.exchange < $1.exchange }) {
+                    topicPermissions.append([
+                        "user": user, "vhost": vhost, "exchange": permission.exchange, "write": permission.write,
+                        "read": permission.read,
+                    ])
+                }
+            }
+        }
+        return ["users": users, "permissions": permissions, "topic_permissions": topicPermissions]
     }
 
     private static func policyJSON(_ policy: Policy) -> [String: Any] {

@@ -15,6 +15,8 @@ public final class InProcessConnection {
 
     public init(settings: BrokerSettings = BrokerSettings()) {
         broker = Broker(settings: settings, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+        broker.seedDefaultVirtualHost()
+        broker.seedDefaultUserIfNone()
         transport.frameLimit = frameLimit
         connection = broker.makeConnection(transport: transport, remoteDescription: "fuzz", isLoopbackPeer: true)
         reader = ServerFrameReader(limit: frameLimit)

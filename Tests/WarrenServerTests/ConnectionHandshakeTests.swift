@@ -12,8 +12,21 @@ struct ConnectionHandshakeTests {
         "capabilities": .table(["authentication_failure_close": .bool(true)]),
     ]
 
-    func makeHandshake(settings: BrokerSettings = BrokerSettings(), loopback: Bool = true) -> ConnectionHandshake {
-        ConnectionHandshake(settings: settings, isLoopbackPeer: loopback, knownVirtualHosts: ["/", "staging"])
+    /// The brokers that answer the handshakes' logins (held here: a handshake holds its gate unowned).
+    let gates = BrokerKeeper()
+
+    /// A handshake against a broker with the default user, a `staging` vhost where guest has
+    /// all permissions, and a `private` vhost where guest has none.
+    func makeHandshake(
+        settings: BrokerSettings = BrokerSettings(), loopback: Bool = true, certificateUser: String? = nil
+    ) -> ConnectionHandshake {
+        let broker = TestClient.makeBroker(settings: settings)
+        broker.addVirtualHost(named: "staging")
+        broker.addVirtualHost(named: "private")
+        broker.accessControl.setPermissions(.everything, user: settings.defaultUser, vhost: "staging")
+        gates.brokers.append(broker)
+        return ConnectionHandshake(
+            settings: settings, isLoopbackPeer: loopback, gate: broker, certificateUser: certificateUser)
     }
 
     func startOk(
@@ -322,6 +335,87 @@ struct ConnectionHandshakeTests {
         #expect(!handshake.isOpen)
     }
 
+    @Test("open of a vhost where the user has no permissions is refused with 530")
+    func openWithoutPermissions() throws {
+        var handshake = try awaitingOpen()
+        let action = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "private")))
+        #expect(action == close(530, "NOT_ALLOWED - access to vhost 'private' refused for user 'guest'", 10, 40))
+    }
+
+    @Test("open beyond the vhost's max-connections is refused with 530")
+    func openOverConnectionLimit() throws {
+        var handshake = try awaitingOpen()
+        gates.brokers.last?.vhosts["staging"]?.limits.maxConnections = 0
+        let action = handshake.receivedMethod(.connectionOpen(Spec.Connection.Open(virtualHost: "staging")))
+        #expect(
+            action
+                == close(
+                    530,
+                    "NOT_ALLOWED - access to vhost 'staging' refused for user 'guest': connection limit (0) is reached",
+                    10, 40))
+    }
+
+    // MARK: Mechanisms
+
+    @Test("EXTERNAL is offered only to a connection with a verified client certificate")
+    func externalOffered() throws {
+        var settings = BrokerSettings()
+        settings.authMechanisms = ["PLAIN", "AMQPLAIN", "EXTERNAL"]
+        var plain = makeHandshake(settings: settings)
+        var certified = makeHandshake(settings: settings, certificateUser: "guest")
+        guard
+            case .send(.connectionStart(let withoutCertificate)) = plain.receivedProtocolHeader(ProtocolHeader.amqp0091),
+            case .send(.connectionStart(let withCertificate)) = certified.receivedProtocolHeader(
+                ProtocolHeader.amqp0091)
+        else {
+            Issue.record("expected connection.start")
+            return
+        }
+        #expect(String(buffer: withoutCertificate.mechanisms) == "PLAIN AMQPLAIN")
+        #expect(String(buffer: withCertificate.mechanisms) == "PLAIN AMQPLAIN EXTERNAL")
+    }
+
+    @Test("EXTERNAL logs in as the certificate's user, without a password")
+    func externalLogin() throws {
+        var settings = BrokerSettings()
+        settings.authMechanisms = ["EXTERNAL"]
+        var handshake = makeHandshake(settings: settings, certificateUser: "guest")
+        _ = handshake.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        let external = AMQPMethod.connectionStartOk(
+            Spec.Connection.StartOk(
+                clientProperties: Self.failureCloseClient, mechanism: "EXTERNAL", response: ByteBuffer(),
+                locale: "en_US"))
+        guard case .send(.connectionTune) = handshake.receivedMethod(external) else {
+            Issue.record("EXTERNAL login should be accepted")
+            return
+        }
+        #expect(handshake.state == .awaitingTuneOk(user: "guest"))
+
+        var stranger = makeHandshake(settings: settings, certificateUser: "nobody")
+        _ = stranger.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        #expect(
+            stranger.receivedMethod(external)
+                == close(
+                    403,
+                    "ACCESS_REFUSED - Login was refused using authentication mechanism EXTERNAL. For details see the broker logfile.",
+                    10, 11))
+    }
+
+    @Test("a blank password and a user without a password hash are refused with PLAIN")
+    func blankPasswords() throws {
+        var blank = makeHandshake()
+        _ = blank.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        #expect(blank.receivedMethod(try startOk(password: "", clientProperties: Self.failureCloseClient)) != .none)
+        #expect(blank.takeRefusalReason()?.contains("blank password") == true)
+
+        var passwordless = makeHandshake()
+        gates.brokers.last?.accessControl.putUser(User(name: "cert-only", passwordHash: nil, tags: []))
+        _ = passwordless.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        _ = passwordless.receivedMethod(
+            try startOk(user: "cert-only", password: "x", clientProperties: Self.failureCloseClient))
+        #expect(passwordless.state == .closing)
+    }
+
     @Test("methods out of order are a 503")
     func outOfOrder() throws {
         var handshake = makeHandshake()
@@ -389,4 +483,8 @@ struct ConnectionHandshakeTests {
         let text = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
         #expect(handshake.close(code: .connectionForced, replyText: text) == close(320, text, 0, 0))
     }
+}
+
+final class BrokerKeeper: @unchecked Sendable {
+    var brokers: [Broker] = []
 }

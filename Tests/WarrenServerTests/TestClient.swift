@@ -30,7 +30,11 @@ final class TestClient {
     }
 
     static func makeBroker(settings: BrokerSettings = BrokerSettings()) -> Broker {
-        Broker(settings: settings, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let broker = Broker(
+            settings: settings, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        broker.seedDefaultVirtualHost()
+        broker.seedDefaultUserIfNone()
+        return broker
     }
 
     var vhost: VirtualHost { broker.vhosts["/"]! }
