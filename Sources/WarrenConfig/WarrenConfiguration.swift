@@ -5,6 +5,25 @@
 public struct WarrenConfiguration: Sendable, Equatable {
     public var bindAddress = "0.0.0.0"
     public var port = 5672
+    /// `listeners.tcp = none` turns the plain listener off (TLS only).
+    public var plainListenerEnabled = true
+    /// `listeners.ssl.NAME = [address:]port`; an address left out is the plain listener's.
+    public var tlsListeners: [TLSListener] = []
+    /// `ssl_options.*`.
+    public var tls = TLSOptions()
+    /// `ssl_cert_login_from`: common_name, distinguished_name or subject_alternative_name.
+    public var certificateLoginFrom = "common_name"
+    /// `ssl_cert_login_san_type` (dns, email, uri) and `ssl_cert_login_san_index`.
+    public var certificateLoginSANType = "dns"
+    public var certificateLoginSANIndex = 0
+    /// `auth_mechanisms.N`, in the order of N.
+    public var authMechanisms = ["PLAIN", "AMQPLAIN"]
+    /// `auth_mechanisms.N` entries by N.
+    private var authMechanismEntries: [String: String] = [:]
+    /// `connection_max`; nil for `infinity`.
+    public var connectionMax: Int?
+    public var defaultVirtualHost = "/"
+    public var defaultUserTags = ["administrator"]
     public var dataDirectory = "./data"
     public var channelMax: UInt16 = 2047
     public var frameMax: UInt32 = 131_072
@@ -14,7 +33,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var loopbackUsers: Set<String> = ["guest"]
     /// Milliseconds, as RabbitMQ's `handshake_timeout`.
     public var handshakeTimeoutMilliseconds = 10_000
-    public var maxMessageSize: UInt64 = 134_217_728
+    /// 16 MiB, RabbitMQ 4's default (3.x allowed 128 MiB).
+    public var maxMessageSize: UInt64 = 16_777_216
     /// Milliseconds, as RabbitMQ's `consumer_timeout`; nil when set to `false`.
     public var consumerTimeoutMilliseconds: UInt64? = 1_800_000
     /// `vm_memory_high_watermark.relative` (a share of RAM) or `.absolute` (bytes): the last one set wins.
@@ -35,6 +55,36 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var definitionsFile: String?
 
     public init() {}
+
+    public struct TLSListener: Sendable, Equatable {
+        /// nil: the plain listener's address.
+        public var host: String?
+        public var port: Int
+    }
+
+    public struct TLSOptions: Sendable, Equatable {
+        public var certificateFile: String?
+        public var keyFile: String?
+        public var caCertificateFile: String?
+        /// `verify_peer` (true) or `verify_none`.
+        public var verifyPeer = false
+        public var failIfNoPeerCertificate = false
+        /// `ssl_options.versions.N`: `tlsv1.2`, `tlsv1.3`.
+        public var versions: Set<String> = ["tlsv1.2", "tlsv1.3"]
+        fileprivate var versionsSet = false
+    }
+
+    /// Checks what only makes sense across keys: a TLS listener needs a certificate and key.
+    public func validate() throws(ConfigurationError) {
+        if !tlsListeners.isEmpty && (tls.certificateFile == nil || tls.keyFile == nil) {
+            throw ConfigurationError(
+                line: nil, message: "listeners.ssl needs ssl_options.certfile and ssl_options.keyfile")
+        }
+        if !plainListenerEnabled && tlsListeners.isEmpty {
+            throw ConfigurationError(
+                line: nil, message: "listeners.tcp = none leaves no listener (add listeners.ssl.default)")
+        }
+    }
 
     /// Applies a parsed file on top of the current values.
     public mutating func apply(_ file: ConfigurationFile) throws(ConfigurationError) {
@@ -59,6 +109,17 @@ public struct WarrenConfiguration: Sendable, Equatable {
             }
             return value
         }
+        func flag() throws(ConfigurationError) -> Bool {
+            switch entry.value {
+            case "true": return true
+            case "false": return false
+            default: throw fail("expected true or false")
+            }
+        }
+        func path() throws(ConfigurationError) -> String {
+            guard !entry.value.isEmpty else { throw fail("must not be empty") }
+            return entry.value
+        }
         func bytes() throws(ConfigurationError) -> UInt64 {
             guard let value = ByteSize.parse(entry.value) else {
                 throw fail(
@@ -70,6 +131,34 @@ public struct WarrenConfiguration: Sendable, Equatable {
         switch entry.key {
         case "listeners.tcp.default":
             try applyListener(entry.value, fail: fail)
+        case "listeners.tcp":
+            guard entry.value == "none" else { throw fail("only 'none' is accepted here; use listeners.tcp.default") }
+            plainListenerEnabled = false
+        case "ssl_options.certfile": tls.certificateFile = try path()
+        case "ssl_options.keyfile": tls.keyFile = try path()
+        case "ssl_options.cacertfile": tls.caCertificateFile = try path()
+        case "ssl_options.verify":
+            switch entry.value {
+            case "verify_peer": tls.verifyPeer = true
+            case "verify_none": tls.verifyPeer = false
+            default: throw fail("expected verify_peer or verify_none")
+            }
+        case "ssl_options.fail_if_no_peer_cert": tls.failIfNoPeerCertificate = try flag()
+        case "ssl_cert_login_from":
+            let sources = ["common_name", "distinguished_name", "subject_alternative_name"]
+            guard sources.contains(entry.value) else {
+                throw fail("expected one of \(sources.joined(separator: ", "))")
+            }
+            certificateLoginFrom = entry.value
+        case "ssl_cert_login_san_type":
+            guard ["dns", "email", "uri"].contains(entry.value) else { throw fail("expected dns, email or uri") }
+            certificateLoginSANType = entry.value
+        case "ssl_cert_login_san_index": certificateLoginSANIndex = try integer(Int.self)
+        case "connection_max":
+            connectionMax = entry.value == "infinity" ? nil : try integer(Int.self)
+        case "default_vhost":
+            guard !entry.value.isEmpty else { throw fail("must not be empty") }
+            defaultVirtualHost = entry.value
         case "channel_max": channelMax = try integer(UInt16.self, min: 1)
         case "frame_max": frameMax = try integer(UInt32.self, min: 4096)
         case "heartbeat": heartbeat = try integer(UInt16.self)
@@ -121,6 +210,34 @@ public struct WarrenConfiguration: Sendable, Equatable {
             guard !entry.value.isEmpty else { throw fail("must not be empty") }
             dataDirectory = entry.value
         default:
+            if entry.key.hasPrefix("listeners.ssl.") {
+                let (host, port) = try listenerAddress(entry.value, fail: fail)
+                tlsListeners.append(TLSListener(host: host, port: port))
+                return
+            }
+            if entry.key.hasPrefix("ssl_options.versions.") {
+                guard ["tlsv1.2", "tlsv1.3"].contains(entry.value) else {
+                    throw fail("Warren speaks TLS 1.2 and 1.3 only: expected tlsv1.2 or tlsv1.3")
+                }
+                if !tls.versionsSet { tls.versions = [] }
+                tls.versionsSet = true
+                tls.versions.insert(entry.value)
+                return
+            }
+            if entry.key.hasPrefix("auth_mechanisms.") {
+                guard ["PLAIN", "AMQPLAIN", "EXTERNAL"].contains(entry.value) else {
+                    throw fail("expected PLAIN, AMQPLAIN or EXTERNAL")
+                }
+                authMechanismEntries[String(entry.key.dropFirst("auth_mechanisms.".count))] = entry.value
+                authMechanisms = authMechanismEntries.sorted { Self.precedes($0.key, $1.key) }.map(\.value)
+                return
+            }
+            if entry.key.hasPrefix("default_user_tags.") {
+                let tag = String(entry.key.dropFirst("default_user_tags.".count))
+                defaultUserTags.removeAll { $0 == tag }
+                if try flag() { defaultUserTags.append(tag) }
+                return
+            }
             if entry.key.hasPrefix("loopback_users.") {
                 let user = String(entry.key.dropFirst("loopback_users.".count))
                 switch entry.value {
@@ -134,15 +251,34 @@ public struct WarrenConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Numbered keys (`auth_mechanisms.1`) in numeric order, others after them by name.
+    private static func precedes(_ a: String, _ b: String) -> Bool {
+        switch (Int(a), Int(b)) {
+        case (let x?, let y?): x < y
+        case (.some, nil): true
+        case (nil, .some): false
+        case (nil, nil): a < b
+        }
+    }
+
     /// `listeners.tcp.default` takes a port, or `address:port` as in RabbitMQ.
     private mutating func applyListener(
         _ value: String, fail: (String) -> ConfigurationError
     ) throws(ConfigurationError) {
+        let (host, port) = try listenerAddress(value, fail: fail)
+        if let host { bindAddress = host }
+        self.port = port
+    }
+
+    private func listenerAddress(
+        _ value: String, fail: (String) -> ConfigurationError
+    ) throws(ConfigurationError) -> (host: String?, port: Int) {
+        var host: String?
         let portText: Substring
         if let colon = value.lastIndex(of: ":") {
-            let host = value[..<colon]
-            guard !host.isEmpty else { throw fail("missing address before ':'") }
-            bindAddress = String(host.trimmingCharacters(in: "[]"))
+            let address = value[..<colon]
+            guard !address.isEmpty else { throw fail("missing address before ':'") }
+            host = String(address.trimmingCharacters(in: "[]"))
             portText = value[value.index(after: colon)...]
         } else {
             portText = value[...]
@@ -150,7 +286,7 @@ public struct WarrenConfiguration: Sendable, Equatable {
         guard let port = Int(portText), (1...65535).contains(port) else {
             throw fail("expected a port from 1 to 65535 or address:port, got '\(value)'")
         }
-        self.port = port
+        return (host, port)
     }
 }
 

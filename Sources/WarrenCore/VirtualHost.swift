@@ -179,7 +179,7 @@ public final class VirtualHost {
     public func declareQueue(
         name requestedName: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool,
         arguments: FieldTable, connection: ConnectionID, isRecovery: Bool = false,
-        authorize: (String) throws -> Void = { _ in }
+        authorize: (_ name: String, _ creating: Bool) throws -> Void = { _, _ in }
     ) throws -> Queue {
         if passive {
             if requestedName.isEmpty { throw AMQPError.noQueue(requestedName, vhost: name) }
@@ -194,7 +194,7 @@ public final class VirtualHost {
         let queueName = requestedName.isEmpty ? queueNames.next() : requestedName
         // Permissions are checked on the final name, so a server-named queue needs the right to
         // configure `amq.gen-*`.
-        try authorize(queueName)
+        try authorize(queueName, queues[queueName] == nil)
         // An existing queue is checked for equivalence only; new arguments are validated.
         if let existing = queues[queueName] {
             // A redeclare must match exclusivity exactly (RabbitMQ's strict check).

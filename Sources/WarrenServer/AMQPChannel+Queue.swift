@@ -9,10 +9,10 @@ extension AMQPChannel {
         let queue = try vhost.declareQueue(
             name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete,
             arguments: m.arguments, connection: connection.id
-        ) { name in
+        ) { name, creating in
             try access.check(.configure, .queue, name)
             // Dead-lettering moves the queue's messages to that exchange: read here, write there.
-            if let exchange = m.arguments["x-dead-letter-exchange"]?.stringValue {
+            if creating, let exchange = m.arguments["x-dead-letter-exchange"]?.stringValue {
                 try access.check(.read, .queue, name)
                 try access.check(.write, .exchange, exchange)
             }

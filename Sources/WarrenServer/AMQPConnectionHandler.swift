@@ -1,5 +1,7 @@
 import AMQPWire
 import NIOCore
+import NIOSSL
+import NIOTLS
 import WarrenCore
 
 /// The thin NIO layer of a client connection: feeds decoded frames to ``AMQPConnection``,
@@ -22,11 +24,14 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     private var wroteSinceLastTick = true
     private var missedTicks = 0
     private var isReadingPaused = false
+    /// On a TLS listener: how a client certificate names its user (for EXTERNAL).
+    private let certificateLogin: TLSSettings.CertificateLogin?
 
-    init(broker: Broker, frameLimit: MaxFrameSizeBox) {
+    init(broker: Broker, frameLimit: MaxFrameSizeBox, certificateLogin: TLSSettings.CertificateLogin? = nil) {
         self.broker = broker
         self.frameLimit = frameLimit
         self.reader = ServerFrameReader(limit: frameLimit)
+        self.certificateLogin = certificateLogin
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -35,9 +40,11 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
 
     func channelActive(context: ChannelHandlerContext) {
         let remote = context.remoteAddress
+        // RabbitMQ's loopback test looks at our end of the socket: a client reaching us on a
+        // loopback address is local, whatever address it came from.
         connection = broker.makeConnection(
             transport: self, remoteDescription: remote?.description ?? "unknown",
-            isLoopbackPeer: Self.isLoopback(remote))
+            isLoopbackPeer: Self.isLoopback(context.localAddress))
         let timeout = broker.settings.handshakeTimeout
         handshakeTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             [weak self] in
@@ -83,6 +90,17 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
                 self.handshakeTimeout = nil
             }
         }
+    }
+
+    /// The TLS handshake is done (so the certificate, if any, is verified) before the client
+    /// can send the protocol header: the user it names is known before EXTERNAL is offered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case NIOTLS.TLSUserEvent.handshakeCompleted = event, let certificateLogin,
+            let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate()
+        {
+            connection?.handshake.certificateUser = certificateLogin.userName(of: certificate)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -193,19 +193,20 @@ extension Broker: ConnectionGate {
         accessControl.authenticate(certificateUser: certificateUser)
     }
 
-    /// RabbitMQ's checks at `connection.open`, in its order: the vhost exists, the user has
-    /// permissions in it, and neither the vhost's nor the node's connection limit is reached.
+    /// RabbitMQ's checks at `connection.open`, in its order: the vhost exists, its connection
+    /// limit is not reached (checked before permissions, as RabbitMQ does), and the user has
+    /// permissions in it.
     func admit(_ user: User, to name: String) -> Result<ResourceAccess, AMQPError> {
         guard let vhost = vhosts[name] else { return .failure(AMQPError(.notAllowed, "vhost \(name) not found")) }
-        guard let access = accessControl.access(for: user, in: name) else {
-            return .failure(AMQPError(.notAllowed, "access to vhost '\(name)' refused for user '\(user.name)'"))
-        }
         if let limit = vhost.limits.maxConnections, openConnections[name, default: 0] >= limit {
             return .failure(
                 AMQPError(
                     .notAllowed,
                     "access to vhost '\(name)' refused for user '\(user.name)': connection limit (\(limit)) is reached")
             )
+        }
+        guard let access = accessControl.access(for: user, in: name) else {
+            return .failure(AMQPError(.notAllowed, "access to vhost '\(name)' refused for user '\(user.name)'"))
         }
         return .success(access)
     }

@@ -22,7 +22,7 @@ public struct BrokerSettings: Sendable {
     /// Seconds a client has to finish the handshake before its socket is closed.
     public var handshakeTimeout: Double = 10
     /// The largest message body accepted (RabbitMQ's `max_message_size`).
-    public var maxMessageSize: UInt64 = 134_217_728
+    public var maxMessageSize: UInt64 = 16_777_216
     /// Milliseconds a delivery may stay unacknowledged before its channel is closed
     /// (RabbitMQ's `consumer_timeout`, 30 minutes); nil for no limit.
     public var consumerTimeout: UInt64? = 1_800_000

@@ -51,8 +51,9 @@ struct ConnectionHandshake {
     let isLoopbackPeer: Bool
     unowned let gate: any ConnectionGate
     /// The user a verified client certificate names (per `ssl_cert_login_from`); nil on plain
-    /// TCP or without a client certificate. EXTERNAL is offered only when there is one.
-    let certificateUser: String?
+    /// TCP or without a client certificate. EXTERNAL is offered only when there is one. Set
+    /// when the TLS handshake completes, before the client can send the protocol header.
+    var certificateUser: String?
 
     init(settings: BrokerSettings, isLoopbackPeer: Bool, gate: any ConnectionGate, certificateUser: String? = nil) {
         self.settings = settings
@@ -144,11 +145,11 @@ struct ConnectionHandshake {
             "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile."
         guard case .accepted(let user) = outcome else {
             if case .refused(let reason) = outcome { refusalReason = reason }
-            return refuseLogin(refusal, method: method)
+            return refuseLogin(refusal)
         }
         guard isLoopbackPeer || !settings.loopbackUsers.contains(user.name) else {
             refusalReason = "user '\(user.name)' can only connect via localhost"
-            return refuseLogin(refusal, method: method)
+            return refuseLogin(refusal)
         }
         self.user = user
         state = .awaitingTuneOk(user: user.name)
@@ -160,9 +161,10 @@ struct ConnectionHandshake {
 
     /// RabbitMQ closes with 403 when the client advertises `authentication_failure_close`,
     /// and otherwise just drops the socket (older clients expect that).
-    private mutating func refuseLogin(_ explanation: String, method: AMQPMethod) -> Action {
+    private mutating func refuseLogin(_ explanation: String) -> Action {
         if clientHasCapability("authentication_failure_close") {
-            return close(.accessRefused, explanation, method: method)
+            // RabbitMQ's refusal names no method (class and method 0).
+            return close(.accessRefused, explanation, method: nil)
         }
         state = .closed
         return .closeSocket

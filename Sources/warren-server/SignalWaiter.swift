@@ -1,16 +1,18 @@
 import Dispatch
 import Foundation
 
-/// Turns SIGTERM and SIGINT into an awaitable event, so shutdown runs as ordinary async code.
+/// Turns SIGTERM, SIGINT and SIGHUP into awaitable events, so shutdown and certificate reloads
+/// run as ordinary async code.
 final class SignalWaiter: @unchecked Sendable {
     // Guarded by `lock`; the dispatch sources live as long as the waiter.
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
     private var continuation: CheckedContinuation<String, Never>?
-    private var received: String?
+    /// Signals that arrived while nobody waited, oldest first.
+    private var received: [String] = []
 
     init() {
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in self?.deliver(name) }
@@ -23,7 +25,7 @@ final class SignalWaiter: @unchecked Sendable {
         lock.lock()
         let waiting = continuation
         continuation = nil
-        if waiting == nil { received = name }
+        if waiting == nil { received.append(name) }
         lock.unlock()
         waiting?.resume(returning: name)
     }
@@ -31,9 +33,10 @@ final class SignalWaiter: @unchecked Sendable {
     func wait() async -> String {
         await withCheckedContinuation { continuation in
             lock.lock()
-            if let received {
+            if !received.isEmpty {
+                let name = received.removeFirst()
                 lock.unlock()
-                continuation.resume(returning: received)
+                continuation.resume(returning: name)
                 return
             }
             self.continuation = continuation

@@ -64,6 +64,10 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.defaultUser = configuration.defaultUser
         settings.defaultPassword = configuration.defaultPassword
         settings.loopbackUsers = configuration.loopbackUsers
+        settings.defaultVirtualHost = configuration.defaultVirtualHost
+        settings.defaultUserTags = configuration.defaultUserTags
+        settings.authMechanisms = configuration.authMechanisms
+        settings.connectionMax = configuration.connectionMax
         settings.handshakeTimeout = Double(configuration.handshakeTimeoutMilliseconds) / 1000
         settings.maxMessageSize = configuration.maxMessageSize
         settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
@@ -93,23 +97,63 @@ struct WarrenServerCommand: AsyncParsableCommand {
             }
         }
 
+        var listeners: [WarrenServer.Listener] = []
+        if configuration.plainListenerEnabled {
+            listeners.append(.init(host: configuration.bindAddress, port: configuration.port, isTLS: false))
+        }
+        for listener in configuration.tlsListeners {
+            listeners.append(.init(host: listener.host ?? configuration.bindAddress, port: listener.port, isTLS: true))
+        }
         let signals = SignalWaiter()
         let server: WarrenServer
         do {
             server = try await WarrenServer.start(
-                host: configuration.bindAddress, port: configuration.port, settings: settings, logger: logger,
+                listeners: listeners, tls: tlsSettings(configuration), settings: settings, logger: logger,
                 definitions: definitions)
         } catch let error as DefinitionsError {
             FileHandle.standardError.write(Data("warren-server: cannot import definitions: \(error)\n".utf8))
             throw ExitCode(78)
+        } catch let error as TLSSetupError {
+            FileHandle.standardError.write(Data("warren-server: \(error)\n".utf8))
+            throw ExitCode(78)
         }
-        let port = server.localAddress?.port ?? configuration.port
+        let addresses = zip(listeners, server.localAddresses).map { listener, address in
+            "\(listener.isTLS ? "amqps" : "amqp") \(listener.host):\(address?.port ?? listener.port)"
+        }
         let ready =
-            "warren-server ready on \(configuration.bindAddress):\(port) (data in \(configuration.dataDirectory))\n"
+            "warren-server ready on \(addresses.joined(separator: ", ")) (data in \(configuration.dataDirectory))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
-        let signal = await signals.wait()
-        logger.info("received \(signal), closing client connections")
+        while true {
+            let signal = await signals.wait()
+            guard signal == "SIGHUP" else {
+                logger.info("received \(signal), closing client connections")
+                break
+            }
+            logger.info("received SIGHUP, reloading TLS certificates")
+            try await server.reloadCertificates()
+        }
         try await server.shutdown()
+    }
+
+    private func tlsSettings(_ configuration: WarrenConfiguration) -> TLSSettings? {
+        guard let certificate = configuration.tls.certificateFile, let key = configuration.tls.keyFile else {
+            return nil
+        }
+        var tls = TLSSettings(certificateFile: certificate, keyFile: key)
+        tls.caCertificateFile = configuration.tls.caCertificateFile
+        tls.verifyPeer = configuration.tls.verifyPeer
+        tls.failIfNoPeerCertificate = configuration.tls.failIfNoPeerCertificate
+        tls.versions = Set(configuration.tls.versions.compactMap(TLSSettings.ProtocolVersion.init(rawValue:)))
+        switch configuration.certificateLoginFrom {
+        case "distinguished_name":
+            tls.certificateLogin = .distinguishedName
+        case "subject_alternative_name":
+            let type = TLSSettings.SubjectAlternativeNameType(rawValue: configuration.certificateLoginSANType) ?? .dns
+            tls.certificateLogin = .subjectAlternativeName(type, index: configuration.certificateLoginSANIndex)
+        default:
+            tls.certificateLogin = .commonName
+        }
+        return tls
     }
 
     private func loadConfiguration() throws -> WarrenConfiguration {
@@ -132,6 +176,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
         }
         if let bind { configuration.bindAddress = bind }
         if let dataDir { configuration.dataDirectory = dataDir }
+        try configuration.validate()
         return configuration
     }
 }

@@ -34,7 +34,7 @@ struct WarrenConfigurationTests {
         #expect(configuration.defaultPassword == "guest")
         #expect(configuration.loopbackUsers == ["guest"])
         #expect(configuration.handshakeTimeoutMilliseconds == 10_000)
-        #expect(configuration.maxMessageSize == 134_217_728)
+        #expect(configuration.maxMessageSize == 16_777_216)
         #expect(configuration.logLevel == "info")
         #expect(configuration.consumerTimeoutMilliseconds == 1_800_000)
         #expect(configuration.memoryHighWatermarkRelative == 0.4)
@@ -180,6 +180,74 @@ struct WarrenConfigurationTests {
         #expect(configuration.loopbackUsers == ["alice"])
         let error = applyError("loopback_users.bob = yes")
         #expect(error == ConfigurationError(line: 1, message: "loopback_users.bob: expected true or false"))
+    }
+
+    @Test("TLS: RabbitMQ's listener, ssl_options and certificate-login keys")
+    func tls() throws {
+        let configuration = try configuration(
+            """
+            listeners.tcp = none
+            listeners.ssl.default = 5671
+            listeners.ssl.other = 127.0.0.1:5673
+            ssl_options.certfile = /etc/warren/server.pem
+            ssl_options.keyfile = /etc/warren/server.key
+            ssl_options.cacertfile = /etc/warren/ca.pem
+            ssl_options.verify = verify_peer
+            ssl_options.fail_if_no_peer_cert = true
+            ssl_options.versions.1 = tlsv1.3
+            ssl_cert_login_from = subject_alternative_name
+            ssl_cert_login_san_type = email
+            ssl_cert_login_san_index = 1
+            """)
+        #expect(!configuration.plainListenerEnabled)
+        #expect(
+            configuration.tlsListeners == [
+                .init(host: nil, port: 5671), .init(host: "127.0.0.1", port: 5673),
+            ])
+        #expect(configuration.tls.certificateFile == "/etc/warren/server.pem")
+        #expect(configuration.tls.keyFile == "/etc/warren/server.key")
+        #expect(configuration.tls.caCertificateFile == "/etc/warren/ca.pem")
+        #expect(configuration.tls.verifyPeer)
+        #expect(configuration.tls.failIfNoPeerCertificate)
+        #expect(configuration.tls.versions == ["tlsv1.3"])
+        #expect(configuration.certificateLoginFrom == "subject_alternative_name")
+        #expect(configuration.certificateLoginSANType == "email")
+        #expect(configuration.certificateLoginSANIndex == 1)
+        #expect(throws: Never.self) { try configuration.validate() }
+    }
+
+    @Test("TLS mistakes are refused: old protocol versions, a listener without a certificate, no listener")
+    func tlsMistakes() throws {
+        #expect(applyError("ssl_options.versions.1 = tlsv1.1")?.message.contains("TLS 1.2 and 1.3 only") == true)
+        #expect(applyError("ssl_options.verify = verify_maybe") != nil)
+        #expect(throws: ConfigurationError.self) { try configuration("listeners.ssl.default = 5671").validate() }
+        #expect(throws: ConfigurationError.self) { try configuration("listeners.tcp = none").validate() }
+    }
+
+    @Test("auth_mechanisms are offered in the order of their numbers")
+    func mechanisms() throws {
+        let configuration = try configuration(
+            """
+            auth_mechanisms.10 = EXTERNAL
+            auth_mechanisms.2 = PLAIN
+            """)
+        #expect(configuration.authMechanisms == ["PLAIN", "EXTERNAL"])
+        #expect(applyError("auth_mechanisms.1 = CRAM-MD5") != nil)
+    }
+
+    @Test("connection_max, default_vhost and default_user_tags")
+    func accessDefaults() throws {
+        let configuration = try configuration(
+            """
+            connection_max = 500
+            default_vhost = main
+            default_user_tags.administrator = false
+            default_user_tags.monitoring = true
+            """)
+        #expect(configuration.connectionMax == 500)
+        #expect(configuration.defaultVirtualHost == "main")
+        #expect(configuration.defaultUserTags == ["monitoring"])
+        #expect(try self.configuration("connection_max = infinity").connectionMax == nil)
     }
 
     @Test("log level")
