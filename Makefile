@@ -109,3 +109,9 @@ clean:
 .PHONY: bench-alloc
 bench-alloc:
 	cd Benchmarks && swift package --scratch-path ../.build-bench benchmark
+
+## A test CA with server and client certificates in ./certs (for trying TLS by hand; the conformance
+## tests make their own). Does nothing if they exist; Tools/make-certs.sh --force certs remakes them.
+.PHONY: certs
+certs:
+	sh Tools/make-certs.sh certs

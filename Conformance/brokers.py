@@ -272,9 +272,14 @@ def _rabbitmq_definitions(definitions: dict) -> dict:
 
 
 def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90.0, *,
-                   definitions: Optional[dict] = None) -> Broker:
+                   definitions: Optional[dict] = None, config_lines: Sequence[str] = (),
+                   plugins: Sequence[str] = (), bind: str = "127.0.0.1") -> Broker:
     """Start a private RabbitMQ node whose state lives under workdir; definitions (a dict in the
-    definitions-export format) are loaded at boot, before the AMQP listener opens."""
+    definitions-export format) are loaded at boot, before the AMQP listener opens.
+
+    config_lines are appended to rabbitmq.conf (e.g. "listeners.ssl.default = 5671"), plugins
+    are enabled (e.g. "rabbitmq_auth_mechanism_ssl"), and bind is the AMQP listener's address
+    ("0.0.0.0" for every interface)."""
     server = os.path.join(RABBITMQ_SBIN, "rabbitmq-server")
     if not os.path.exists(server):
         found = shutil.which("rabbitmq-server")
@@ -301,7 +306,7 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
     conf = os.path.join(workdir, "rabbitmq.conf")
     with open(conf, "w") as f:
         f.write(
-            f"listeners.tcp.default = 127.0.0.1:{amqp_port}\n"
+            f"listeners.tcp.default = {bind}:{amqp_port}\n"
             "loopback_users.guest = true\n"
             "log.console = false\n"
             "log.file.level = info\n"
@@ -310,9 +315,11 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
             "vm_memory_high_watermark.relative = 0.8\n")
         if definitions is not None:
             f.write(f"load_definitions = {_write_definitions(workdir, _rabbitmq_definitions(definitions))}\n")
-    plugins = os.path.join(workdir, "enabled_plugins")
-    with open(plugins, "w") as f:
-        f.write("[].\n")
+        for line in config_lines:
+            f.write(line + "\n")
+    enabled_plugins = os.path.join(workdir, "enabled_plugins")
+    with open(enabled_plugins, "w") as f:
+        f.write("[" + ",".join(plugins) + "].\n")
     cookie = os.path.join(workdir, ".erlang.cookie")
     if not os.path.exists(cookie):
         with open(cookie, "w") as f:
@@ -323,7 +330,7 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
     env.update({
         "HOME": workdir,
         "RABBITMQ_NODENAME": node,
-        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_IP_ADDRESS": bind,
         "RABBITMQ_NODE_PORT": str(amqp_port),
         "RABBITMQ_DIST_PORT": str(dist_port),
         "ERL_EPMD_PORT": str(epmd_port),
@@ -334,7 +341,7 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
         "RABBITMQ_CONFIG_FILE": conf,
         "RABBITMQ_ADVANCED_CONFIG_FILE": os.path.join(workdir, "advanced.config"),
         "RABBITMQ_CONF_ENV_FILE": os.path.join(workdir, "rabbitmq-env.conf"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": plugins,
+        "RABBITMQ_ENABLED_PLUGINS_FILE": enabled_plugins,
         "RABBITMQ_PLUGINS_EXPAND_DIR": os.path.join(workdir, "plugins-expand"),
         "RABBITMQ_PID_FILE": os.path.join(workdir, "rabbitmq.pid"),
         "RABBITMQ_FEATURE_FLAGS_FILE": os.path.join(workdir, "feature_flags"),
@@ -371,11 +378,12 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
                             env=env, cwd=workdir, start_new_session=True,
                             preexec_fn=_die_with_parent(signal.SIGTERM))
     out.close()
-    broker = Broker("rabbitmq", "127.0.0.1", amqp_port, proc, workdir,
+    host = "127.0.0.1" if bind in ("0.0.0.0", "127.0.0.1") else bind
+    broker = Broker("rabbitmq", host, amqp_port, proc, workdir,
                     log_path=os.path.join(logs, f"{node}.log"), helpers=[epmd_proc],
                     node=node, env=env)
     try:
-        _wait_ready(proc, "127.0.0.1", amqp_port, timeout, log_path, "rabbitmq-server")
+        _wait_ready(proc, host, amqp_port, timeout, log_path, "rabbitmq-server")
     except BaseException as e:
         broker.stop(grace=5)
         if isinstance(e, BrokerStartError):
@@ -398,9 +406,14 @@ def warren_binary() -> Optional[str]:
 
 def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str] = None,
                  extra_args: Sequence[str] = (), timeout: float = 30.0, *,
-                 definitions: Optional[dict] = None) -> Broker:
-    """Start warren-server on 127.0.0.1 with its data under workdir; definitions (a dict in the
-    definitions-export format) are written to a file loaded with --import-definitions."""
+                 definitions: Optional[dict] = None, config_lines: Sequence[str] = (),
+                 bind: str = "127.0.0.1") -> Broker:
+    """Start warren-server with its data under workdir; definitions (a dict in the
+    definitions-export format) are written to a file loaded with --import-definitions.
+
+    config_lines (rabbitmq.conf syntax, the same keys as for RabbitMQ) are written to
+    warren.conf and passed with --config; --port and --bind (bind: the AMQP listener's address)
+    override its listeners.tcp.default."""
     binary = binary or warren_binary()
     if binary is None:
         raise BrokerStartError("warren-server binary not found (set WARREN_SERVER or build it)")
@@ -411,7 +424,12 @@ def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str]
     port = port or free_port()
     log_path = os.path.join(workdir, "warren.log")
     logf = open(log_path, "ab")
-    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", data, *extra_args]
+    cmd = [binary, "--port", str(port), "--bind", bind, "--data-dir", data, *extra_args]
+    if config_lines:
+        conf = os.path.join(workdir, "warren.conf")
+        with open(conf, "w") as f:
+            f.write("".join(line + "\n" for line in config_lines))
+        cmd += ["--config", conf]
     if definitions is not None:
         cmd += ["--import-definitions", _write_definitions(workdir, definitions)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -430,9 +448,10 @@ def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str]
         logf.close()
 
     threading.Thread(target=pump, name=f"warren-log-{port}", daemon=True).start()
-    broker = Broker("warren", "127.0.0.1", port, proc, workdir, log_path=log_path)
+    host = "127.0.0.1" if bind in ("0.0.0.0", "127.0.0.1") else bind
+    broker = Broker("warren", host, port, proc, workdir, log_path=log_path)
     try:
-        _wait_ready(proc, "127.0.0.1", port, timeout, log_path, "warren-server", ready)
+        _wait_ready(proc, host, port, timeout, log_path, "warren-server", ready)
     except BaseException:
         broker.stop(grace=5)
         raise

@@ -13,7 +13,7 @@ public enum AMQPWireError: Error, Equatable, Sendable {
     /// A frame type other than method, header, body or heartbeat.
     case unknownFrameType(UInt8)
     /// A frame larger than the negotiated `frame_max`.
-    case frameTooLarge(size: UInt32, frameMax: UInt32)
+    case frameTooLarge(type: UInt8, size: UInt32, frameMax: UInt32)
     /// A class/method pair that the 0-9-1 spec (with RabbitMQ's extensions) does not define.
     case unknownMethod(classID: UInt16, methodID: UInt16)
     /// A field-table value whose type octet is not one RabbitMQ knows.

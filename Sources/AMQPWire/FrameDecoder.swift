@@ -37,8 +37,10 @@ public struct FrameDecoder: ByteToMessageDecoder {
             let channel = buffer.getInteger(at: start + 1, as: UInt16.self),
             let size = buffer.getInteger(at: start + 3, as: UInt32.self)
         else { return nil }
-        guard UInt64(size) + UInt64(FrameType.overhead) <= UInt64(maxFrameSize) else {
-            throw AMQPWireError.frameTooLarge(size: size, frameMax: maxFrameSize)
+        // RabbitMQ compares the payload alone with frame_max (tolerating clients that forget the
+        // 8 bytes of framing); so does Warren, so such clients work with both.
+        guard size <= maxFrameSize else {
+            throw AMQPWireError.frameTooLarge(type: type, size: size, frameMax: maxFrameSize)
         }
         let total = FrameType.overhead + Int(size)
         guard buffer.readableBytes >= total else { return nil }

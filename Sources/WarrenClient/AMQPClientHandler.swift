@@ -1,5 +1,6 @@
 import AMQPWire
 import NIOCore
+import NIOSSL
 
 /// A minimal, fast AMQP 0-9-1 client connection for load generation and tests: it performs the
 /// handshake (PLAIN), opens channel 1, sends its setup methods one at a time waiting for each
@@ -13,6 +14,8 @@ public final class AMQPClientHandler: ChannelInboundHandler {
         public var password = "guest"
         public var virtualHost = "/"
         public var frameMax: UInt32 = 131_072
+        /// Set for `amqps`: the connection speaks TLS with this context.
+        public var tls: NIOSSLContext?
 
         public init() {}
     }

@@ -1,6 +1,7 @@
 import AMQPWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Opens a client connection that runs `role` after `setup`; completes when setup is done.
 public enum AMQPClient {
@@ -14,6 +15,9 @@ public enum AMQPClient {
             .connect(host: host, port: port).get()
         let ready = channel.eventLoop.makePromise(of: Void.self)
         try await channel.eventLoop.submit {
+            if let tls = options.tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+            }
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(FrameDecoder(maxFrameSize: options.frameMax)))
             try channel.pipeline.syncOperations.addHandler(

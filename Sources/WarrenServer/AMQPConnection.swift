@@ -27,14 +27,14 @@ final class AMQPConnection {
 
     init(
         id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String,
-        isLoopbackPeer: Bool, certificateUser: String?
+        isLoopbackPeer: Bool, isTLS: Bool
     ) {
         self.id = id
         self.broker = broker
         self.transport = transport
         self.remoteDescription = remoteDescription
         self.handshake = ConnectionHandshake(
-            settings: broker.settings, isLoopbackPeer: isLoopbackPeer, gate: broker, certificateUser: certificateUser)
+            settings: broker.settings, isLoopbackPeer: isLoopbackPeer, gate: broker, isTLS: isTLS)
         self.outbound = ByteBufferAllocator().buffer(capacity: 4096)
         var logger = broker.logger
         logger[metadataKey: "connection"] = "\(remoteDescription)"
@@ -79,7 +79,7 @@ final class AMQPConnection {
             return
         case .method(0, let method):
             let action = handshake.receivedMethod(method)
-            if let reason = handshake.takeRefusalReason() { logger.warning("login refused: \(reason)") }
+            if let reason = handshake.takeCloseReason() { logger.warning("handshake failed: \(reason)") }
             perform(action)
         case .method(let number, let method):
             guard handshake.isOpen else {
@@ -121,7 +121,7 @@ final class AMQPConnection {
                 return hardError(
                     .notAllowed,
                     "number of channels opened (\(channels.count)) has reached the negotiated channel_max (\(handshake.tuning.channelMax))",
-                    method: method)
+                    method: nil)
             }
             channels[number] = AMQPChannel(
                 number: number, connection: self, maxBodySize: broker.settings.maxMessageSize)
@@ -207,7 +207,13 @@ final class AMQPConnection {
             hardError(.commandInvalid, "unknown method \(classID).\(methodID)", method: nil)
         case .truncated, .unknownFieldType, .invalidUTF8, .trailingBytes, .invalidPropertyFlags, .shortStringTooLong:
             hardError(.syntaxError, "malformed frame: \(error)", method: nil)
-        case .badFrameEnd, .unknownFrameType, .frameTooLarge:
+        case .frameTooLarge(let type, let size, let frameMax):
+            // RabbitMQ's wording, with its limit on the payload (frame_max less the framing).
+            hardError(
+                .frameError,
+                "type \(type), all octets = <<>>: {frame_too_large,\(size),\(frameMax > 8 ? frameMax - 8 : 0)}",
+                method: nil)
+        case .badFrameEnd, .unknownFrameType:
             hardError(.frameError, "\(error)", method: nil)
         }
         flush()

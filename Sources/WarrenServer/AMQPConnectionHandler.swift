@@ -24,6 +24,8 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     private var wroteSinceLastTick = true
     private var missedTicks = 0
     private var isReadingPaused = false
+    /// Served under `connection_max` (not waiting for a slot).
+    private var hasSlot = false
     /// On a TLS listener: how a client certificate names its user (for EXTERNAL).
     private let certificateLogin: TLSSettings.CertificateLogin?
 
@@ -39,12 +41,25 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        // Over connection_max the socket stays unread until a slot frees (as RabbitMQ does).
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        broker.connectionSlots.acquire(ObjectIdentifier(self)) { [weak self] in
+            guard let self, let context = self.context else { return }
+            self.hasSlot = true
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+            self.start(context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
         let remote = context.remoteAddress
         // RabbitMQ's loopback test looks at our end of the socket: a client reaching us on a
         // loopback address is local, whatever address it came from.
         connection = broker.makeConnection(
             transport: self, remoteDescription: remote?.description ?? "unknown",
-            isLoopbackPeer: Self.isLoopback(context.localAddress))
+            isLoopbackPeer: Self.isLoopback(context.localAddress), isTLS: certificateLogin != nil)
         let timeout = broker.settings.handshakeTimeout
         handshakeTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             [weak self] in
@@ -52,7 +67,6 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
             connection.logger.info("closing connection: handshake not completed within \(timeout) s")
             self.close()
         }
-        context.fireChannelActive()
     }
 
     static func isLoopback(_ address: SocketAddress?) -> Bool {
@@ -121,6 +135,8 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        broker.connectionSlots.release(ObjectIdentifier(self), started: hasSlot)
+        hasSlot = false
         heartbeatTask?.cancel()
         handshakeTimeout?.cancel()
         connection?.tearDown()

@@ -18,6 +18,8 @@ final class Broker {
     private var openConnections: [String: Int] = [:]
     /// Users, permissions and topic permissions.
     let accessControl = AccessControl()
+    /// Sockets served under `connection_max`.
+    let connectionSlots: ConnectionSlots
     private var pendingFlush: [AMQPConnection] = []
     private var flushing: [AMQPConnection] = []
     private var nextConnectionID: UInt64 = 1
@@ -44,6 +46,7 @@ final class Broker {
         messageStore: MessageStore? = nil, definitionsFile: DefinitionsFile? = nil
     ) {
         self.settings = settings
+        self.connectionSlots = ConnectionSlots(limit: settings.connectionMax)
         self.logger = logger
         self.expiryScheduler = expiryScheduler
         self.messageStore = messageStore
@@ -100,13 +103,13 @@ final class Broker {
 
     func makeConnection(
         transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool,
-        certificateUser: String? = nil
+        isTLS: Bool = false
     ) -> AMQPConnection {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let connection = AMQPConnection(
             id: id, broker: self, transport: transport, remoteDescription: remoteDescription,
-            isLoopbackPeer: isLoopbackPeer, certificateUser: certificateUser)
+            isLoopbackPeer: isLoopbackPeer, isTLS: isTLS)
         connections[id] = connection
         return connection
     }

@@ -43,22 +43,29 @@ struct ConnectionHandshake {
     private(set) var clientProperties = FieldTable()
     /// The logged-in user, from start-ok on.
     private(set) var user: User?
-    /// Why the login was refused, for the log (the client hears only RabbitMQ's generic text).
-    private var refusalReason: String?
+    /// Why the handshake failed, for the log: the client hears at most RabbitMQ's generic
+    /// login refusal, and before tuning nothing at all.
+    private var closeReason: String?
     /// The user's rights in the opened vhost, from open-ok on.
     private(set) var access: ResourceAccess?
     let settings: BrokerSettings
     let isLoopbackPeer: Bool
     unowned let gate: any ConnectionGate
+    /// A connection to a TLS listener: only there is EXTERNAL offered.
+    let isTLS: Bool
     /// The user a verified client certificate names (per `ssl_cert_login_from`); nil on plain
-    /// TCP or without a client certificate. EXTERNAL is offered only when there is one. Set
-    /// when the TLS handshake completes, before the client can send the protocol header.
+    /// TCP or without a client certificate. Set when the TLS handshake completes, before the
+    /// client can send the protocol header.
     var certificateUser: String?
 
-    init(settings: BrokerSettings, isLoopbackPeer: Bool, gate: any ConnectionGate, certificateUser: String? = nil) {
+    init(
+        settings: BrokerSettings, isLoopbackPeer: Bool, gate: any ConnectionGate, isTLS: Bool = false,
+        certificateUser: String? = nil
+    ) {
         self.settings = settings
         self.isLoopbackPeer = isLoopbackPeer
         self.gate = gate
+        self.isTLS = isTLS
         self.certificateUser = certificateUser
         self.tuning = Tuning(
             channelMax: settings.channelMax, frameMax: settings.frameMax, heartbeat: settings.heartbeat)
@@ -89,9 +96,12 @@ struct ConnectionHandshake {
                     locales: ByteBuffer(string: "en_US"))))
     }
 
-    /// The configured mechanisms this connection can use: EXTERNAL needs a client certificate.
+    /// The configured mechanisms, in RabbitMQ's order (not the configuration's), EXTERNAL only
+    /// on a TLS listener (whether or not this client sent a certificate, as RabbitMQ).
     var offeredMechanisms: [String] {
-        settings.authMechanisms.filter { $0 != Credentials.external || certificateUser != nil }
+        [Credentials.external, "PLAIN", "AMQPLAIN"].filter { mechanism in
+            settings.authMechanisms.contains(mechanism) && (mechanism != Credentials.external || isTLS)
+        }
     }
 
     mutating func receivedMethod(_ method: AMQPMethod) -> Action {
@@ -131,11 +141,17 @@ struct ConnectionHandshake {
         clientProperties = startOk.clientProperties
         let method = AMQPMethod.connectionStartOk(startOk)
         guard offeredMechanisms.contains(startOk.mechanism) else {
-            return close(.commandInvalid, "unknown authentication mechanism '\(startOk.mechanism)'", method: method)
+            // RabbitMQ logs a 503 and drops the socket without a word: the client is not
+            // trusted with details before it has logged in.
+            closeReason = "unknown authentication mechanism '\(startOk.mechanism)'"
+            state = .closed
+            return .closeSocket
         }
         let outcome: AccessControl.Authentication
-        if startOk.mechanism == Credentials.external, let certificateUser {
-            outcome = gate.authenticate(certificateUser: certificateUser)
+        if startOk.mechanism == Credentials.external {
+            outcome =
+                certificateUser.map { gate.authenticate(certificateUser: $0) }
+                ?? .refused("EXTERNAL without a client certificate that names a user")
         } else if let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response) {
             outcome = gate.authenticate(username: credentials.username, password: credentials.password)
         } else {
@@ -144,11 +160,11 @@ struct ConnectionHandshake {
         let refusal =
             "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile."
         guard case .accepted(let user) = outcome else {
-            if case .refused(let reason) = outcome { refusalReason = reason }
+            if case .refused(let reason) = outcome { closeReason = reason }
             return refuseLogin(refusal)
         }
         guard isLoopbackPeer || !settings.loopbackUsers.contains(user.name) else {
-            refusalReason = "user '\(user.name)' can only connect via localhost"
+            closeReason = "user '\(user.name)' can only connect via localhost"
             return refuseLogin(refusal)
         }
         self.user = user
@@ -164,7 +180,7 @@ struct ConnectionHandshake {
     private mutating func refuseLogin(_ explanation: String) -> Action {
         if clientHasCapability("authentication_failure_close") {
             // RabbitMQ's refusal names no method (class and method 0).
-            return close(.accessRefused, explanation, method: nil)
+            return sendClose(.accessRefused, explanation, method: nil)
         }
         state = .closed
         return .closeSocket
@@ -200,9 +216,22 @@ struct ConnectionHandshake {
         return nil
     }
 
-    /// Starts a server-initiated close for a hard error.
+    /// Starts a server-initiated close for a hard error. Before the client is tuned, RabbitMQ
+    /// says nothing (the reason goes to its log only) and drops the socket; so does Warren.
     mutating func close(_ code: ReplyCode, _ explanation: String, method: AMQPMethod?) -> Action {
-        if state == .closing || state == .closed { return .none }
+        switch state {
+        case .closing, .closed:
+            return .none
+        case .awaitingProtocolHeader, .awaitingStartOk, .awaitingTuneOk:
+            closeReason = "\(code.rawValue) \(code.replyText(explanation))"
+            state = .closed
+            return .closeSocket
+        case .awaitingOpen, .open:
+            return sendClose(code, explanation, method: method)
+        }
+    }
+
+    private mutating func sendClose(_ code: ReplyCode, _ explanation: String, method: AMQPMethod?) -> Action {
         state = .closing
         return .send(
             .connectionClose(
@@ -222,10 +251,10 @@ struct ConnectionHandshake {
         return .send(.connectionClose(Spec.Connection.Close(replyCode: code.rawValue, replyText: replyText)))
     }
 
-    /// The reason for a login just refused, once.
-    mutating func takeRefusalReason() -> String? {
-        defer { refusalReason = nil }
-        return refusalReason
+    /// The reason for a handshake failure just decided, once.
+    mutating func takeCloseReason() -> String? {
+        defer { closeReason = nil }
+        return closeReason
     }
 
     var isOpen: Bool {

@@ -12,6 +12,9 @@ struct ContentAssembler {
         case awaitingHeader(Spec.Basic.Publish)
         /// Body bytes so far are in `gathered` (multi-frame bodies only); `received` counts them.
         case awaitingBody(Spec.Basic.Publish, ContentHeader, received: UInt64)
+        /// A body larger than `max_message_size`: its frames are counted and dropped, and the
+        /// refusal comes after the last one, as in RabbitMQ (nothing of it is kept).
+        case discardingBody(bodySize: UInt64, received: UInt64)
     }
 
     /// A violation of frame order, with RabbitMQ's reply code and wording.
@@ -49,7 +52,7 @@ struct ContentAssembler {
             throw FrameOrderError(
                 code: .unexpectedFrame,
                 explanation: "expected content header for class 60, got non content header frame instead")
-        case .awaitingBody:
+        case .awaitingBody, .discardingBody:
             throw FrameOrderError(
                 code: .unexpectedFrame, explanation: "expected content body, got non content body frame instead")
         }
@@ -71,10 +74,8 @@ struct ContentAssembler {
                 explanation: "expected content header for class 60, got one for class \(header.classID) instead")
         }
         guard header.bodySize <= maxBodySize else {
-            state = .idle
-            throw FrameOrderError(
-                code: .preconditionFailed,
-                explanation: "message size \(header.bodySize) is larger than configured max size \(maxBodySize)")
+            state = .discardingBody(bodySize: header.bodySize, received: 0)
+            return .incomplete
         }
         if header.bodySize == 0 {
             state = .idle
@@ -85,6 +86,18 @@ struct ContentAssembler {
     }
 
     mutating func body(_ fragment: ByteBuffer) throws(FrameOrderError) -> Outcome {
+        if case .discardingBody(let bodySize, let received) = state {
+            let total = received + UInt64(fragment.readableBytes)
+            guard total < bodySize else {
+                state = .idle
+                if total > bodySize { throw Self.bodyOverrun(bodySize) }
+                throw FrameOrderError(
+                    code: .preconditionFailed,
+                    explanation: "message size \(bodySize) is larger than configured max size \(maxBodySize)")
+            }
+            state = .discardingBody(bodySize: bodySize, received: total)
+            return .incomplete
+        }
         guard case .awaitingBody(let publish, let header, let received) = state else {
             throw FrameOrderError(
                 code: .unexpectedFrame, explanation: "expected method frame, got non method frame instead")
@@ -93,9 +106,7 @@ struct ContentAssembler {
         guard total <= header.bodySize else {
             state = .idle
             gathered = nil
-            throw FrameOrderError(
-                code: .frameError,
-                explanation: "body size exceeds the \(header.bodySize) bytes announced in the content header")
+            throw Self.bodyOverrun(header.bodySize)
         }
         if total == header.bodySize && received == 0 {
             // The whole body in one frame: keep the read buffer's slice.
@@ -116,5 +127,10 @@ struct ContentAssembler {
         }
         state = .awaitingBody(publish, header, received: total)
         return .incomplete
+    }
+
+    private static func bodyOverrun(_ bodySize: UInt64) -> FrameOrderError {
+        FrameOrderError(
+            code: .frameError, explanation: "body size exceeds the \(bodySize) bytes announced in the content header")
     }
 }

@@ -64,7 +64,7 @@ struct ServerFrameReader {
             return FrameType.headerSize
         }
         // An oversize frame is rejected by the decoder as soon as its header is complete.
-        guard UInt64(size) + UInt64(FrameType.overhead) <= UInt64(limit.value) else { return FrameType.headerSize }
+        guard size <= limit.value else { return FrameType.headerSize }
         return Int(size) + FrameType.overhead
     }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import WarrenClient
 
 /// `warren-perf`: a load generator in the spirit of RabbitMQ's PerfTest, printing one JSON
@@ -12,7 +13,9 @@ struct PerfCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warren-perf", abstract: "Measure an AMQP broker's throughput and latency.")
 
-    @Option(help: "Broker URI.") var uri = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    @Option(help: "Broker URI (amqps:// for TLS).") var uri = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    @Option(help: "With amqps: the CA file to verify the broker's certificate (otherwise it is not verified).")
+    var cacert: String?
     @Option(help: "Publishing connections.") var producers = 1
     @Option(help: "Consuming connections.") var consumers = 1
     @Option(help: "Body size in bytes (at least 8: the send timestamp).") var size = 16
@@ -40,7 +43,7 @@ struct PerfCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try BrokerURI(uri)
+        let target = try BrokerURI(uri, caCertificateFile: cacert)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let started = Date()
         if let idleConnections {
@@ -86,15 +89,27 @@ func cpuSeconds() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-/// `amqp://user:pass@host:port/vhost`, with RabbitMQ's defaults for missing parts.
+/// `amqp://user:pass@host:port/vhost` or `amqps://...`, with RabbitMQ's defaults for missing parts.
 struct BrokerURI {
     var host = "127.0.0.1"
     var port = 5672
     var options = AMQPClientHandler.Options()
 
-    init(_ text: String) throws {
-        guard let components = URLComponents(string: text), components.scheme == "amqp" else {
-            throw ValidationError("--uri must look like amqp://user:pass@host:port/vhost")
+    init(_ text: String, caCertificateFile: String? = nil) throws {
+        guard let components = URLComponents(string: text), components.scheme == "amqp" || components.scheme == "amqps"
+        else {
+            throw ValidationError("--uri must look like amqp://user:pass@host:port/vhost (or amqps://)")
+        }
+        if components.scheme == "amqps" {
+            port = 5671
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let caCertificateFile {
+                configuration.trustRoots = .file(caCertificateFile)
+                configuration.certificateVerification = .noHostnameVerification
+            } else {
+                configuration.certificateVerification = .none
+            }
+            options.tls = try NIOSSLContext(configuration: configuration)
         }
         if let host = components.host, !host.isEmpty { self.host = host }
         if let port = components.port { self.port = port }

@@ -80,12 +80,15 @@ struct FrameDecoderTests {
         #expect(payload == ByteBuffer(string: "abc"))
     }
 
-    @Test("a frame exactly at frame_max is accepted")
+    @Test("a frame exactly at frame_max is accepted, and so is a payload of frame_max, as RabbitMQ allows")
     func exactlyFrameMax() throws {
         var buffer = ByteBuffer()
         buffer.writeBodyFrames(channel: 1, ByteBuffer(repeating: 0x61, count: 4088), maxFrameSize: 4096)
         #expect(buffer.readableBytes == 4096)
         let frame = try FrameDecoder.decodeFrame(from: &buffer, maxFrameSize: 4096)
         #expect(frame == .body(channel: 1, ByteBuffer(repeating: 0x61, count: 4088)))
+        var fudged = ByteBuffer()
+        fudged.writeBodyFrames(channel: 1, ByteBuffer(repeating: 0x62, count: 4096), maxFrameSize: 4104)
+        #expect(try FrameDecoder.decodeFrame(from: &fudged, maxFrameSize: 4096) != nil)
     }
 }

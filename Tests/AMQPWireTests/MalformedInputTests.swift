@@ -21,15 +21,15 @@ struct MalformedInputTests {
         }
     }
 
-    @Test("a frame larger than frame_max is refused from its header alone")
+    @Test("a payload larger than frame_max is refused from the frame header alone")
     func oversizeFrame() throws {
         // Only the 7-byte header has arrived: the size alone must be enough to refuse it.
-        var buffer = ByteBuffer(bytes: [0x03, 0x00, 0x01, 0x00, 0x00, 0x0F, 0xF9])
-        #expect(throws: AMQPWireError.frameTooLarge(size: 4089, frameMax: 4096)) {
+        var buffer = ByteBuffer(bytes: [0x03, 0x00, 0x01, 0x00, 0x00, 0x10, 0x01])
+        #expect(throws: AMQPWireError.frameTooLarge(type: 3, size: 4097, frameMax: 4096)) {
             try FrameDecoder.decodeFrame(from: &buffer, maxFrameSize: 4096)
         }
         var huge = ByteBuffer(bytes: [0x03, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(throws: AMQPWireError.frameTooLarge(size: .max, frameMax: 131_072)) {
+        #expect(throws: AMQPWireError.frameTooLarge(type: 3, size: .max, frameMax: 131_072)) {
             try FrameDecoder.decodeFrame(from: &huge, maxFrameSize: 131_072)
         }
     }

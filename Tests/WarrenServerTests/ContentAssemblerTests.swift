@@ -161,12 +161,13 @@ struct ContentAssemblerTests {
         #expect(assembler.isIdle)
     }
 
-    @Test("a body above the maximum message size is refused with 406 at the header")
+    @Test("a body above the maximum message size is dropped as it arrives and refused with 406 after its last frame")
     func maxSize() throws {
         var assembler = ContentAssembler(maxBodySize: 10)
         assembler.startPublish(publish)
-        let tooBig = try header(11)
-        let error = orderError { _ = try assembler.header(tooBig) }
+        #expect(try assembler.header(try header(11)) == .incomplete)
+        #expect(try assembler.body(ByteBuffer(repeating: 1, count: 6)) == .incomplete)
+        let error = orderError { _ = try assembler.body(ByteBuffer(repeating: 1, count: 5)) }
         #expect(error?.code == .preconditionFailed)
         #expect(error?.code.rawValue == 406)
         #expect(error?.explanation == "message size 11 is larger than configured max size 10")

@@ -64,7 +64,7 @@ struct ServerFrameReaderTests {
         bytes.writeBodyFrames(channel: 1, ByteBuffer(repeating: 1, count: 5000), maxFrameSize: 131_072)
         let first = bytes.getSlice(at: 0, length: 12) ?? ByteBuffer()
         let second = bytes.getSlice(at: 12, length: bytes.readableBytes - 12) ?? ByteBuffer()
-        #expect(throws: AMQPWireError.frameTooLarge(size: 5000, frameMax: 4096)) {
+        #expect(throws: AMQPWireError.frameTooLarge(type: 3, size: 5000, frameMax: 4096)) {
             try read([first, second], limit: 4096)
         }
     }

@@ -38,11 +38,11 @@ final class ResourceAccess {
 
     /// Throws 403 ACCESS_REFUSED unless the user's `kind` pattern matches the resource's name.
     func check(_ kind: Permissions.Kind, _ resource: Resource, _ name: String) throws(AMQPError) {
+        // RabbitMQ checks (and names) the default exchange as `amq.default`.
+        let name = resource == .exchange && name.isEmpty ? "amq.default" : name
         guard !permissions[kind].matches(name) else { return }
         throw AMQPError(
-            .accessRefused,
-            "access to \(resource.name) '\(Self.displayName(resource, name))' in vhost '\(vhost)' refused for user '\(user.name)'"
-        )
+            .accessRefused, "access to \(resource.name) '\(name)' in vhost '\(vhost)' refused for user '\(user.name)'")
     }
 
     /// Write access to an exchange, for each publish: cached per exchange name.
@@ -67,9 +67,4 @@ final class ResourceAccess {
 
     /// Whether any topic permission applies in this vhost (most users have none).
     var hasTopicPermissions: Bool { !topics.isEmpty }
-
-    /// RabbitMQ names the default exchange `amq.default` in its messages.
-    private static func displayName(_ resource: Resource, _ name: String) -> String {
-        resource == .exchange && name.isEmpty ? "amq.default" : name
-    }
 }
