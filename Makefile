@@ -4,20 +4,23 @@ SPEC_XML := /usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml
 GENERATED := Sources/AMQPWire/Generated/AMQPMethod.swift Tests/AMQPWireTests/Generated/AllMethodsSamples.swift
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := rabbitmq-server amqp-specs python3-venv
+# Needed to build: Cyrus SASL's headers for the optional `auth_backends.N = sasl` backend.
+BUILD_PACKAGES := libsasl2-dev
+# Needed to test: RabbitMQ for differential tests, the AMQP spec XML, saslpasswd2, openssl for certificates.
+DEBIAN_PACKAGES := $(BUILD_PACKAGES) rabbitmq-server amqp-specs python3-venv sasl2-bin openssl
 RELEASE_SERVER := .build/release/warren-server
 RELEASE_PERF := .build/release/warren-perf
 
-.PHONY: run build release test deps venv generate check-generated lint format unit system soak fuzz conformance examples bench clean
+.PHONY: run build release test deps build-deps install-packages venv generate check-generated lint format unit system soak fuzz conformance examples bench clean
 
 ## Build a release broker and run it on the defaults: port 5672, data in ./data, guest/guest from loopback.
 run: release
 	$(RELEASE_SERVER) --data-dir ./data
 
-build:
+build: build-deps
 	swift build
 
-release:
+release: build-deps
 	swift build -c release --product warren-server
 	swift build -c release --product warren-perf
 
@@ -26,14 +29,22 @@ release:
 test: deps check-generated lint unit system conformance examples
 	$(MAKE) fuzz FUZZ_SECONDS=30
 
-## Debian packages (RabbitMQ for differential tests, the AMQP spec XML) and the Python virtualenv.
+## Debian packages (those the build needs, RabbitMQ for differential tests, the AMQP spec XML, SASL
+## tools) and the Python virtualenv.
 deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES)"
+	@$(MAKE) --no-print-directory venv
+
+## The Debian packages `swift build` needs (libsasl2's headers).
+build-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BUILD_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
-	@$(MAKE) --no-print-directory venv
 
 venv: $(VENV)/.installed
 
@@ -61,7 +72,7 @@ lint:
 format:
 	swift format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks
 
-unit:
+unit: build-deps
 	swift test
 
 ## warren-server as a process: flags, configuration, signals, alarms, consumer timeouts, kill -9 recovery.
@@ -77,7 +88,7 @@ soak: release venv
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frames method field-table properties connection
 FUZZER_LIB := $(shell dirname $$(dirname $$(command -v swift)))/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a
-fuzz:
+fuzz: build-deps
 	swift build --scratch-path .build-fuzz --product warren-fuzz -Xswiftc -DFUZZING -Xswiftc -sanitize=address \
 		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
 		-Xlinker $(wildcard $(FUZZER_LIB)) -Xlinker -lstdc++

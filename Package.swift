@@ -58,6 +58,8 @@ let package = Package(
             ],
             swiftSettings: hotPathSwift
         ),
+        // Cyrus SASL (libsasl2-dev) for the optional password backend `auth_backends.N = sasl`.
+        .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
         .target(
             name: "WarrenConfig",
             swiftSettings: strictSwift
@@ -65,7 +67,7 @@ let package = Package(
         .target(
             name: "WarrenServer",
             dependencies: [
-                "AMQPWire", "WarrenCore", "WarrenStore",
+                "AMQPWire", "WarrenCore", "WarrenStore", "CSASL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,6 +20,12 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var authMechanisms = ["PLAIN", "AMQPLAIN"]
     /// `auth_mechanisms.N` entries by N.
     private var authMechanismEntries: [String: String] = [:]
+    /// `auth_backends.N` (`internal`, `sasl`), in the order of N.
+    public var authBackends = ["internal"]
+    private var authBackendEntries: [String: String] = [:]
+    /// `auth_sasl.OPTION = value`: Cyrus SASL options (`pwcheck_method`, `sasldb_path`,
+    /// `saslauthd_path`, ...) that would otherwise come from `/etc/sasl2/warren.conf`.
+    public var saslOptions: [String: String] = [:]
     /// `connection_max`; nil for `infinity`.
     public var connectionMax: Int?
     public var defaultVirtualHost = "/"
@@ -230,6 +236,16 @@ public struct WarrenConfiguration: Sendable, Equatable {
                 }
                 authMechanismEntries[String(entry.key.dropFirst("auth_mechanisms.".count))] = entry.value
                 authMechanisms = authMechanismEntries.sorted { Self.precedes($0.key, $1.key) }.map(\.value)
+                return
+            }
+            if entry.key.hasPrefix("auth_backends.") {
+                guard ["internal", "sasl"].contains(entry.value) else { throw fail("expected internal or sasl") }
+                authBackendEntries[String(entry.key.dropFirst("auth_backends.".count))] = entry.value
+                authBackends = authBackendEntries.sorted { Self.precedes($0.key, $1.key) }.map(\.value)
+                return
+            }
+            if entry.key.hasPrefix("auth_sasl.") {
+                saslOptions[String(entry.key.dropFirst("auth_sasl.".count))] = entry.value
                 return
             }
             if entry.key.hasPrefix("default_user_tags.") {

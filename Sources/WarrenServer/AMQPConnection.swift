@@ -297,6 +297,14 @@ final class AMQPConnection {
         case .startHeartbeats(let tuning):
             transport?.setMaxFrameSize(tuning.frameMax)
             transport?.startHeartbeats(seconds: tuning.heartbeat)
+        case .checkPassword(let username, let password):
+            broker.checkPassword(username: username, password: password) { [weak self] outcome in
+                guard let self, !self.isTornDown else { return }
+                let action = self.handshake.passwordChecked(outcome)
+                if let reason = self.handshake.takeCloseReason() { self.logger.warning("handshake failed: \(reason)") }
+                self.perform(action)
+                self.broker.flushPending()
+            }
         case .opened(_, let vhostName, _):
             vhostStorage = broker.vhosts[vhostName]
             broker.connectionOpened(self)

@@ -18,6 +18,8 @@ final class Broker {
     private var openConnections: [String: Int] = [:]
     /// Users, permissions and topic permissions.
     let accessControl = AccessControl()
+    /// The Cyrus SASL backend, when `auth_backends` names it.
+    let passwordChecker: (any PasswordChecker)?
     /// Sockets served under `connection_max`.
     let connectionSlots: ConnectionSlots
     private var pendingFlush: [AMQPConnection] = []
@@ -43,9 +45,11 @@ final class Broker {
 
     init(
         settings: BrokerSettings, logger: Logger, expiryScheduler: LoopExpiryScheduler? = nil,
-        messageStore: MessageStore? = nil, definitionsFile: DefinitionsFile? = nil
+        messageStore: MessageStore? = nil, definitionsFile: DefinitionsFile? = nil,
+        passwordChecker: (any PasswordChecker)? = nil
     ) {
         self.settings = settings
+        self.passwordChecker = passwordChecker
         self.connectionSlots = ConnectionSlots(limit: settings.connectionMax)
         self.logger = logger
         self.expiryScheduler = expiryScheduler

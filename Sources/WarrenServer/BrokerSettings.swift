@@ -15,6 +15,8 @@ public struct BrokerSettings: Sendable {
     /// The SASL mechanisms offered, in order (`auth_mechanisms.N`); EXTERNAL only to clients
     /// that presented a verified certificate.
     public var authMechanisms = ["PLAIN", "AMQPLAIN"]
+    /// Where passwords are checked, in order (`auth_backends.N`): the first to accept wins.
+    public var authBackends: [AuthBackend] = [.internal]
     /// Most client connections at once (`connection_max`); nil for no limit.
     public var connectionMax: Int?
     /// Users who may log in only over a loopback address (RabbitMQ's `loopback_users`).
@@ -43,4 +45,12 @@ public struct BrokerSettings: Sendable {
     public var maxInMemoryMessagesPerQueue = 100_000
 
     public init() {}
+
+    public enum AuthBackend: String, Sendable {
+        /// The users in the definitions (RabbitMQ's internal database).
+        case `internal`
+        /// Cyrus SASL's `sasl_checkpass` (saslauthd or sasldb); tags and permissions still
+        /// come from the internal database.
+        case sasl
+    }
 }

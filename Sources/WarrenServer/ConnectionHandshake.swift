@@ -10,6 +10,8 @@ struct ConnectionHandshake {
     enum State: Equatable {
         case awaitingProtocolHeader
         case awaitingStartOk
+        /// A password is being checked by a backend off the loop (Cyrus SASL).
+        case authenticating(mechanism: String)
         case awaitingTuneOk(user: String)
         case awaitingOpen(user: String)
         case open(user: String, vhost: String)
@@ -28,6 +30,8 @@ struct ConnectionHandshake {
         /// Handshake done: tuning in force, connection open.
         case opened(Tuning, vhost: String, user: String)
         case startHeartbeats(Tuning)
+        /// Check the password with the configured backends, then call `passwordChecked`.
+        case checkPassword(username: String, password: String)
         case none
     }
 
@@ -153,12 +157,26 @@ struct ConnectionHandshake {
                 certificateUser.map { gate.authenticate(certificateUser: $0) }
                 ?? .refused("EXTERNAL without a client certificate that names a user")
         } else if let credentials = Credentials.parse(mechanism: startOk.mechanism, response: startOk.response) {
+            if settings.authBackends != [.internal] {
+                state = .authenticating(mechanism: startOk.mechanism)
+                return .checkPassword(username: credentials.username, password: credentials.password)
+            }
             outcome = gate.authenticate(username: credentials.username, password: credentials.password)
         } else {
             outcome = .refused("malformed \(startOk.mechanism) response")
         }
+        return finishLogin(outcome, mechanism: startOk.mechanism)
+    }
+
+    /// The backends' verdict on a password handed out with `.checkPassword`.
+    mutating func passwordChecked(_ outcome: AccessControl.Authentication) -> Action {
+        guard case .authenticating(let mechanism) = state else { return .none }
+        return finishLogin(outcome, mechanism: mechanism)
+    }
+
+    private mutating func finishLogin(_ outcome: AccessControl.Authentication, mechanism: String) -> Action {
         let refusal =
-            "Login was refused using authentication mechanism \(startOk.mechanism). For details see the broker logfile."
+            "Login was refused using authentication mechanism \(mechanism). For details see the broker logfile."
         guard case .accepted(let user) = outcome else {
             if case .refused(let reason) = outcome { closeReason = reason }
             return refuseLogin(refusal)
@@ -222,7 +240,7 @@ struct ConnectionHandshake {
         switch state {
         case .closing, .closed:
             return .none
-        case .awaitingProtocolHeader, .awaitingStartOk, .awaitingTuneOk:
+        case .awaitingProtocolHeader, .awaitingStartOk, .authenticating, .awaitingTuneOk:
             closeReason = "\(code.rawValue) \(code.replyText(explanation))"
             state = .closed
             return .closeSocket

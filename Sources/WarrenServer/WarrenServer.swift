@@ -35,8 +35,8 @@ public final class WarrenServer: Sendable {
     /// Binds the listeners; returns once the broker accepts connections, with `definitions`
     /// (a RabbitMQ definitions export) loaded first. TLS listeners need `tls`.
     public static func start(
-        listeners: [Listener], tls: TLSSettings? = nil, settings: BrokerSettings, logger: Logger,
-        definitions: Definitions? = nil
+        listeners: [Listener], tls: TLSSettings? = nil, sasl: CyrusSASL? = nil, settings: BrokerSettings,
+        logger: Logger, definitions: Definitions? = nil
     ) async throws -> WarrenServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -49,7 +49,8 @@ public final class WarrenServer: Sendable {
                     messageStore: MessageStore(
                         directory: settings.dataDirectory + "/messages", segmentSize: settings.segmentSize,
                         syncer: ThreadPoolSyncer(loop: loop, delay: .milliseconds(Int64(settings.syncDelay)))),
-                    definitionsFile: DefinitionsFile(directory: settings.dataDirectory))
+                    definitionsFile: DefinitionsFile(directory: settings.dataDirectory),
+                    passwordChecker: sasl.map { SASLPasswordChecker(sasl: $0, loop: loop) })
                 let certificates = try tls.map { try CertificateStore(settings: $0) }
                 try broker.recover(importing: definitions)
                 return (NIOLoopBound(broker, eventLoop: loop), certificates.map { NIOLoopBound($0, eventLoop: loop) })

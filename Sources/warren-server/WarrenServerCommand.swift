@@ -68,6 +68,16 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.defaultUserTags = configuration.defaultUserTags
         settings.authMechanisms = configuration.authMechanisms
         settings.connectionMax = configuration.connectionMax
+        settings.authBackends = configuration.authBackends.compactMap(BrokerSettings.AuthBackend.init(rawValue:))
+        var sasl: CyrusSASL?
+        if settings.authBackends.contains(.sasl) {
+            do {
+                sasl = try CyrusSASL(options: configuration.saslOptions)
+            } catch {
+                FileHandle.standardError.write(Data("warren-server: auth_backends sasl: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+        }
         settings.handshakeTimeout = Double(configuration.handshakeTimeoutMilliseconds) / 1000
         settings.maxMessageSize = configuration.maxMessageSize
         settings.consumerTimeout = configuration.consumerTimeoutMilliseconds
@@ -108,7 +118,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
         let server: WarrenServer
         do {
             server = try await WarrenServer.start(
-                listeners: listeners, tls: tlsSettings(configuration), settings: settings, logger: logger,
+                listeners: listeners, tls: tlsSettings(configuration), sasl: sasl, settings: settings, logger: logger,
                 definitions: definitions)
         } catch let error as DefinitionsError {
             FileHandle.standardError.write(Data("warren-server: cannot import definitions: \(error)\n".utf8))

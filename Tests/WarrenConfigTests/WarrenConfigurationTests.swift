@@ -250,6 +250,20 @@ struct WarrenConfigurationTests {
         #expect(try self.configuration("connection_max = infinity").connectionMax == nil)
     }
 
+    @Test("auth_backends in order, and auth_sasl options passed through to Cyrus SASL")
+    func backends() throws {
+        let configuration = try configuration(
+            """
+            auth_backends.2 = internal
+            auth_backends.1 = sasl
+            auth_sasl.pwcheck_method = saslauthd
+            auth_sasl.saslauthd_path = /run/saslauthd/mux
+            """)
+        #expect(configuration.authBackends == ["sasl", "internal"])
+        #expect(configuration.saslOptions == ["pwcheck_method": "saslauthd", "saslauthd_path": "/run/saslauthd/mux"])
+        #expect(applyError("auth_backends.1 = ldap")?.message == "auth_backends.1: expected internal or sasl")
+    }
+
     @Test("log level")
     func logLevel() throws {
         for level in ["debug", "info", "warning", "error", "critical", "none"] {

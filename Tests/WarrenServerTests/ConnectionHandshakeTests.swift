@@ -381,6 +381,32 @@ struct ConnectionHandshakeTests {
                     0, 0))
     }
 
+    @Test("with a SASL backend the password is handed out for checking, and the verdict resumes the handshake")
+    func backendCheck() throws {
+        var settings = BrokerSettings()
+        settings.authBackends = [.sasl, .internal]
+        var accepted = makeHandshake(settings: settings)
+        _ = accepted.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        #expect(accepted.receivedMethod(try startOk()) == .checkPassword(username: "guest", password: "guest"))
+        #expect(accepted.state == .authenticating(mechanism: "PLAIN"))
+        let guest = User(name: "guest", passwordHash: nil, tags: [])
+        guard case .send(.connectionTune) = accepted.passwordChecked(.accepted(guest)) else {
+            Issue.record("an accepted password should lead to connection.tune")
+            return
+        }
+        #expect(accepted.passwordChecked(.accepted(guest)) == .none)
+
+        var refused = makeHandshake(settings: settings)
+        _ = refused.receivedProtocolHeader(ProtocolHeader.amqp0091)
+        _ = refused.receivedMethod(try startOk(clientProperties: Self.failureCloseClient))
+        #expect(
+            refused.passwordChecked(.refused("no"))
+                == close(
+                    403,
+                    "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.",
+                    0, 0))
+    }
+
     @Test("a blank password and a user without a password hash are refused with PLAIN")
     func blankPasswords() throws {
         var blank = makeHandshake()
