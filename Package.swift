@@ -146,6 +146,9 @@ let package = Package(
             dependencies: [
                 "WarrenServer", "WarrenCore", "AMQPWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

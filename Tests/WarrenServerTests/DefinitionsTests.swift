@@ -42,6 +42,42 @@ struct DefinitionsTests {
         #expect(try vhost.exchange(named: "dlx").bindings.count == 2)
     }
 
+    static let accessExport = """
+        {"users": [{"name": "alice", "password_hash": "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR",
+                    "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["monitoring", "impersonator"]},
+                   {"name": "cert-only", "password_hash": "", "tags": ""}],
+         "vhosts": [{"name": "/"}, {"name": "team"}],
+         "permissions": [{"user": "alice", "vhost": "team", "configure": "^alice-", "write": ".*", "read": ""}],
+         "topic_permissions": [{"user": "alice", "vhost": "team", "exchange": "amq.topic",
+                                "write": "^{username}\\\\.", "read": ".*"}],
+         "parameters": [{"vhost": "team", "component": "vhost-limits", "name": "limits",
+                         "value": {"max-connections": 5, "max-queues": -1}},
+                        {"vhost": "team", "component": "operator_policy", "name": "cap",
+                         "value": {"pattern": ".*", "definition": {"max-length": 7}, "apply-to": "queues"}}]}
+        """
+
+    @Test("users, permissions, topic permissions and vhost limits import, and survive the export")
+    func accessRoundTrip() throws {
+        let broker = TestClient.makeBroker()
+        try broker.importDefinitions(Definitions.parse(Data(Self.accessExport.utf8)))
+        let reloaded = TestClient.makeBroker()
+        try reloaded.importDefinitions(Definitions.parse(DefinitionsFile.export(broker)))
+        for candidate in [broker, reloaded] {
+            let alice = try #require(candidate.accessControl.users["alice"])
+            #expect(alice.tags == ["monitoring", "impersonator"])
+            #expect(alice.passwordHash?.matches("test12") == true)
+            #expect(candidate.accessControl.users["cert-only"]?.passwordHash == nil)
+            let access = try #require(candidate.accessControl.access(for: alice, in: "team"))
+            #expect(throws: Never.self) { try access.check(.configure, .queue, "alice-q") }
+            #expect(throws: AMQPError.self) { try access.check(.read, .queue, "alice-q") }
+            #expect(throws: AMQPError.self) {
+                try access.checkTopic(.write, exchange: "amq.topic", routingKey: "bob.x")
+            }
+            #expect(candidate.vhosts["team"]?.limits == VirtualHostLimits(maxConnections: 5, maxQueues: nil))
+            #expect(candidate.vhosts["team"]?.operatorPolicies["cap"] != nil)
+        }
+    }
+
     @Test("a broken file names what is wrong")
     func errors() throws {
         let broker = TestClient.makeBroker()
