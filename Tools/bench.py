@@ -600,8 +600,9 @@ def markdown(rows: list, records: list, scs: list, kinds: list, args, ver: dict,
         for sc in notes:
             L.append(f"- ({sc.key}) {sc.notes}")
     L.append("")
-    L.append("Commands (`$URL` is the broker's `amqp://guest:guest@127.0.0.1:PORT/%2F`, "
-             "a fresh broker per run):")
+    L.append("Commands (`$URL` is the broker's `amqp://guest:guest@127.0.0.1:PORT/%2F`, or for TLS "
+             "scenarios `amqps://guest:guest@127.0.0.1:TLSPORT/%2F --cacert CA` with Tools/make-certs.sh's "
+             "test CA; a fresh broker per run):")
     L.append("")
     L.append("```")
     for sc in scs:
@@ -636,7 +637,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 2)[2])
-    ap.add_argument("--scenarios", default="a,b,c,d,e,f", help="comma-separated subset of a-f")
+    ap.add_argument("--scenarios", default="a,b,c,d,e,f", help="comma-separated subset of a, a-tls, b-f")
     ap.add_argument("--time", type=float, help="seconds per timed run (default 10; --quick 3)")
     ap.add_argument("--runs", type=int, help="runs per scenario per broker (default 3; --quick 1)")
     ap.add_argument("--brokers", default="warren,rabbitmq", help="warren,rabbitmq or either alone")
