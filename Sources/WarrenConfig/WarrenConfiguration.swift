@@ -11,8 +11,9 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var tlsListeners: [TLSListener] = []
     /// `ssl_options.*`.
     public var tls = TLSOptions()
-    /// `ssl_cert_login_from`: common_name, distinguished_name or subject_alternative_name.
-    public var certificateLoginFrom = "common_name"
+    /// `ssl_cert_login_from`: distinguished_name (RabbitMQ's default), common_name or
+    /// subject_alternative_name.
+    public var certificateLoginFrom = "distinguished_name"
     /// `ssl_cert_login_san_type` (dns, email, uri) and `ssl_cert_login_san_index`.
     public var certificateLoginSANType = "dns"
     public var certificateLoginSANIndex = 0
@@ -77,7 +78,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
         public var failIfNoPeerCertificate = false
         /// `ssl_options.versions.N`: `tlsv1.2`, `tlsv1.3`.
         public var versions: Set<String> = ["tlsv1.2", "tlsv1.3"]
-        fileprivate var versionsSet = false
+        /// `ssl_options.versions.N` lines by N (a later line for the same N replaces it).
+        fileprivate var versionEntries: [String: String] = [:]
     }
 
     /// Checks what only makes sense across keys: a TLS listener needs a certificate and key.
@@ -225,9 +227,8 @@ public struct WarrenConfiguration: Sendable, Equatable {
                 guard ["tlsv1.2", "tlsv1.3"].contains(entry.value) else {
                     throw fail("Warren speaks TLS 1.2 and 1.3 only: expected tlsv1.2 or tlsv1.3")
                 }
-                if !tls.versionsSet { tls.versions = [] }
-                tls.versionsSet = true
-                tls.versions.insert(entry.value)
+                tls.versionEntries[String(entry.key.dropFirst("ssl_options.versions.".count))] = entry.value
+                tls.versions = Set(tls.versionEntries.values)
                 return
             }
             if entry.key.hasPrefix("auth_mechanisms.") {

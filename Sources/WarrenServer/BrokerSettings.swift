@@ -12,8 +12,8 @@ public struct BrokerSettings: Sendable {
     public var defaultPassword = "guest"
     public var defaultVirtualHost = "/"
     public var defaultUserTags = ["administrator"]
-    /// The SASL mechanisms offered, in order (`auth_mechanisms.N`); EXTERNAL only to clients
-    /// that presented a verified certificate.
+    /// The SASL mechanisms offered (`auth_mechanisms.N`), in RabbitMQ's fixed order; EXTERNAL
+    /// only on TLS listeners.
     public var authMechanisms = ["PLAIN", "AMQPLAIN"]
     /// Where passwords are checked, in order (`auth_backends.N`): the first to accept wins.
     public var authBackends: [AuthBackend] = [.internal]

@@ -146,9 +146,10 @@ struct WarrenServerCommand: AsyncParsableCommand {
     }
 
     private func tlsSettings(_ configuration: WarrenConfiguration) -> TLSSettings? {
-        guard let certificate = configuration.tls.certificateFile, let key = configuration.tls.keyFile else {
-            return nil
-        }
+        // Certificates are only loaded (and watched) for a TLS listener.
+        guard !configuration.tlsListeners.isEmpty, let certificate = configuration.tls.certificateFile,
+            let key = configuration.tls.keyFile
+        else { return nil }
         var tls = TLSSettings(certificateFile: certificate, keyFile: key)
         tls.caCertificateFile = configuration.tls.caCertificateFile
         tls.verifyPeer = configuration.tls.verifyPeer
@@ -160,8 +161,10 @@ struct WarrenServerCommand: AsyncParsableCommand {
         case "subject_alternative_name":
             let type = TLSSettings.SubjectAlternativeNameType(rawValue: configuration.certificateLoginSANType) ?? .dns
             tls.certificateLogin = .subjectAlternativeName(type, index: configuration.certificateLoginSANIndex)
-        default:
+        case "common_name":
             tls.certificateLogin = .commonName
+        default:
+            tls.certificateLogin = .distinguishedName
         }
         return tls
     }

@@ -219,6 +219,11 @@ struct WarrenConfigurationTests {
     @Test("TLS mistakes are refused: old protocol versions, a listener without a certificate, no listener")
     func tlsMistakes() throws {
         #expect(applyError("ssl_options.versions.1 = tlsv1.1")?.message.contains("TLS 1.2 and 1.3 only") == true)
+        #expect(
+            try configuration("ssl_options.versions.1 = tlsv1.2\nssl_options.versions.1 = tlsv1.3").tls.versions == [
+                "tlsv1.3"
+            ])
+        #expect(WarrenConfiguration().certificateLoginFrom == "distinguished_name")
         #expect(applyError("ssl_options.verify = verify_maybe") != nil)
         #expect(throws: ConfigurationError.self) { try configuration("listeners.ssl.default = 5671").validate() }
         #expect(throws: ConfigurationError.self) { try configuration("listeners.tcp = none").validate() }

@@ -29,7 +29,8 @@ public struct TLSSettings: Sendable, Equatable {
     /// With `verifyPeer`, refuse clients that present no certificate.
     public var failIfNoPeerCertificate = false
     public var versions: Set<ProtocolVersion> = [.tls12, .tls13]
-    public var certificateLogin = CertificateLogin.commonName
+    /// RabbitMQ's default is the distinguished name.
+    public var certificateLogin = CertificateLogin.distinguishedName
 
     public init(certificateFile: String, keyFile: String) {
         self.certificateFile = certificateFile
