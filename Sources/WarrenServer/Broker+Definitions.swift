@@ -31,14 +31,18 @@ extension Broker {
         var operatorPolicies = definitions.operatorPolicies ?? []
         for entry in definitions.parameters ?? [] {
             let what = "parameter '\(entry.name)' of component '\(entry.component)'"
+            guard ["vhost-limits", "operator_policy"].contains(entry.component) else {
+                logger.warning("definitions: \(what) ignored (a plugin's setting Warren does not have)")
+                continue
+            }
             let vhost = try virtualHost(entry.vhost, for: what)
-            switch entry.component {
-            case "vhost-limits":
-                vhost.limits = try limits(entry.value, for: what)
-            case "operator_policy":
-                operatorPolicies.append(try operatorPolicy(entry))
-            default:
-                throw DefinitionsError("\(what): Warren knows the components vhost-limits and operator_policy")
+            guard case .object(let value) = entry.value else {
+                throw DefinitionsError("\(what): value must be an object")
+            }
+            if entry.component == "vhost-limits" {
+                vhost.limits = try limits(value, for: what)
+            } else {
+                operatorPolicies.append(try operatorPolicy(entry, value))
             }
         }
         for (entries, isOperatorPolicy) in [(definitions.policies, false), (operatorPolicies, true)] {
@@ -120,15 +124,16 @@ extension Broker {
     }
 
     /// An operator policy as RabbitMQ exports it: a `parameters` entry whose value holds the policy.
-    private func operatorPolicy(_ entry: Definitions.ParameterEntry) throws -> Definitions.PolicyEntry {
+    private func operatorPolicy(
+        _ entry: Definitions.ParameterEntry, _ value: [String: JSONValue]
+    ) throws -> Definitions.PolicyEntry {
         let what = "operator policy '\(entry.name)'"
-        guard case .string(let pattern)? = entry.value["pattern"],
-            case .object(let definition)? = entry.value["definition"]
+        guard case .string(let pattern)? = value["pattern"], case .object(let definition)? = value["definition"]
         else { throw DefinitionsError("\(what): needs a pattern and a definition") }
         var applyTo: String?
-        if case .string(let text)? = entry.value["apply-to"] { applyTo = text }
+        if case .string(let text)? = value["apply-to"] { applyTo = text }
         var priority: Int?
-        if case .integer(let number)? = entry.value["priority"] { priority = Int(clamping: number) }
+        if case .integer(let number)? = value["priority"] { priority = Int(clamping: number) }
         return Definitions.PolicyEntry(
             vhost: entry.vhost, name: entry.name, pattern: pattern, applyTo: applyTo, definition: definition,
             priority: priority)

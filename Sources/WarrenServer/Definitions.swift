@@ -112,12 +112,13 @@ public struct Definitions: Decodable, Sendable {
     }
 
     /// A runtime parameter; Warren reads the `vhost-limits` component (`max-connections`,
-    /// `max-queues`) and the `operator_policy` component, as RabbitMQ exports them.
+    /// `max-queues`) and the `operator_policy` component, as RabbitMQ exports them, and skips
+    /// (with a warning) plugins' components such as federation upstreams.
     public struct ParameterEntry: Decodable, Sendable {
         public var vhost: String
         public var component: String
         public var name: String
-        public var value: [String: JSONValue]
+        public var value: JSONValue
     }
 
     public var vhosts: [VirtualHostEntry]?

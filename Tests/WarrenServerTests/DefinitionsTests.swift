@@ -53,7 +53,9 @@ struct DefinitionsTests {
          "parameters": [{"vhost": "team", "component": "vhost-limits", "name": "limits",
                          "value": {"max-connections": 5, "max-queues": -1}},
                         {"vhost": "team", "component": "operator_policy", "name": "cap",
-                         "value": {"pattern": ".*", "definition": {"max-length": 7}, "apply-to": "queues"}}]}
+                         "value": {"pattern": ".*", "definition": {"max-length": 7}, "apply-to": "queues"}},
+                        {"vhost": "team", "component": "federation-upstream", "name": "origin",
+                         "value": {"uri": "amqp://elsewhere"}}]}
         """
 
     @Test("users, permissions, topic permissions and vhost limits import, and survive the export")
