@@ -103,21 +103,27 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+def answers_connection_start(s: socket.socket) -> bool:
+    """Sends the AMQP 0-9-1 header on a connected (plain or TLS) socket; True if a
+    connection.start frame comes back."""
+    s.sendall(b"AMQP\x00\x00\x09\x01")
+    buf = b""
+    while len(buf) < 11:
+        chunk = s.recv(4096)
+        if not chunk:
+            return False
+        buf += chunk
+    ftype, channel, size = struct.unpack(">BHI", buf[:7])
+    cls, meth = struct.unpack(">HH", buf[7:11])
+    return ftype == 1 and channel == 0 and (cls, meth) == (10, 10)
+
+
 def amqp_handshake_ok(host: str, port: int, timeout: float = 2.0) -> bool:
     """True if host:port answers an AMQP 0-9-1 header with a connection.start frame."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
-            s.sendall(b"AMQP\x00\x00\x09\x01")
-            buf = b""
-            while len(buf) < 11:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return False
-                buf += chunk
-            ftype, channel, size = struct.unpack(">BHI", buf[:7])
-            cls, meth = struct.unpack(">HH", buf[7:11])
-            return ftype == 1 and channel == 0 and (cls, meth) == (10, 10)
+            return answers_connection_start(s)
     except OSError:
         return False
 

@@ -64,7 +64,6 @@ import os
 import re
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 
@@ -75,8 +74,7 @@ import pika.exceptions
 import pytest
 
 import amqpraw as R
-import brokers
-from util import channel_closed, sync
+from util import channel_closed, start_own_broker, sync
 
 # ---------------------------------------------------------------- definitions
 
@@ -174,18 +172,7 @@ def uid(prefix: str) -> str:
 # ---------------------------------------------------------------- fixtures
 
 def _start(kind, tmp_path_factory, tag, **kw):
-    if kind == "warren" and brokers.warren_binary() is None:
-        pytest.skip("warren-server binary not found (build it, or set WARREN_SERVER)")
-    if kind == "rabbitmq" and not os.path.exists(os.path.join(brokers.RABBITMQ_SBIN, "rabbitmq-server")):
-        pytest.skip("rabbitmq-server not installed (apt-get install rabbitmq-server)")
-    base = os.environ.get("CONFORMANCE_WORKDIR")
-    if base:
-        os.makedirs(base, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix=f"{kind}-{tag}-", dir=base)
-    else:
-        workdir = str(tmp_path_factory.mktemp(f"{kind}-{tag}"))
-    start = brokers.start_rabbitmq if kind == "rabbitmq" else brokers.start_warren
-    return start(workdir, definitions=DEFINITIONS, **kw)
+    return start_own_broker(kind, tmp_path_factory, tag, definitions=DEFINITIONS, **kw)
 
 
 @pytest.fixture(scope="module")

@@ -57,8 +57,6 @@ Not asserted (not observable via AMQP, or not pinned on purpose):
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import uuid
 
@@ -66,8 +64,7 @@ import pika
 import pika.exceptions
 import pytest
 
-import brokers
-from util import channel_closed
+from util import channel_closed, start_own_broker
 
 DLX_P, DLX_A = "pol.dlx.p", "pol.dlx.a"   # direct exchanges (definitions): policy / argument DLX
 AE_P, AE_A = "pol.ae.p", "pol.ae.a"       # direct exchanges (definitions): policy / argument AE
@@ -176,19 +173,7 @@ DEFINITIONS = {
 @pytest.fixture(scope="module")
 def policy_broker(_broker_server, tmp_path_factory):
     """A broker of the kind under test started with DEFINITIONS (one start per kind per module)."""
-    kind = _broker_server.name
-    if kind == "warren" and brokers.warren_binary() is None:
-        pytest.skip("warren-server binary not found (build it, or set WARREN_SERVER)")
-    if kind == "rabbitmq" and not os.path.exists(os.path.join(brokers.RABBITMQ_SBIN, "rabbitmq-server")):
-        pytest.skip("rabbitmq-server not installed (apt-get install rabbitmq-server)")
-    base = os.environ.get("CONFORMANCE_WORKDIR")
-    if base:
-        os.makedirs(base, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix=f"{kind}-policies-", dir=base)
-    else:
-        workdir = str(tmp_path_factory.mktemp(f"{kind}-policies"))
-    start = brokers.start_rabbitmq if kind == "rabbitmq" else brokers.start_warren
-    b = start(workdir, definitions=DEFINITIONS)
+    b = start_own_broker(_broker_server.name, tmp_path_factory, "policies", definitions=DEFINITIONS)
     yield b
     b.stop()
 

@@ -76,11 +76,9 @@ Slow clients
 
 from __future__ import annotations
 
-import os
 import socket
 import statistics
 import struct
-import tempfile
 import threading
 import time
 from typing import Optional
@@ -89,9 +87,8 @@ import pika
 import pytest
 
 import amqpraw as R
-import brokers
 from test_connection import expect_connection_close
-from util import channel_closed, sync
+from util import channel_closed, start_own_broker, sync
 
 # Each test's timeout also covers the fixture set-up, and the first test to use a module broker
 # starts it (RabbitMQ: ~7-10 s, more on a loaded machine); every wait inside a test is bounded by a
@@ -118,18 +115,7 @@ RABBITMQ_CONN_MAX_EXTRA = ["num_acceptors.tcp = 1"]
 # ---------------------------------------------------------------- brokers
 
 def _start(kind: str, tmp_path_factory, tag: str, config_lines: list[str]):
-    if kind == "warren" and brokers.warren_binary() is None:
-        pytest.skip("warren-server binary not found (build it, or set WARREN_SERVER)")
-    if kind == "rabbitmq" and not os.path.exists(os.path.join(brokers.RABBITMQ_SBIN, "rabbitmq-server")):
-        pytest.skip("rabbitmq-server not installed (apt-get install rabbitmq-server)")
-    base = os.environ.get("CONFORMANCE_WORKDIR")
-    if base:
-        os.makedirs(base, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix=f"{kind}-{tag}-", dir=base)
-    else:
-        workdir = str(tmp_path_factory.mktemp(f"{kind}-{tag}"))
-    start = brokers.start_rabbitmq if kind == "rabbitmq" else brokers.start_warren
-    return start(workdir, config_lines=config_lines)
+    return start_own_broker(kind, tmp_path_factory, tag, config_lines=config_lines)
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,6 @@ import shutil
 import signal
 import socket
 import ssl
-import tempfile
 import time
 import uuid
 
@@ -77,6 +76,7 @@ import amqpraw as R
 import brokers
 import tls
 from conftest import _abort_pika, _bounded_close
+from util import module_workdir, require_broker
 
 # Starting a module's broker happens inside its first test (RabbitMQ: ~7-10 s, more on a busy
 # machine), so these tests get more than the suite's default 15 s.
@@ -121,22 +121,10 @@ def cert_dir(tmp_path_factory) -> str:
     return tls.cert_dir(str(tmp_path_factory.getbasetemp()))
 
 
-def _workdir(tmp_path_factory, label: str) -> str:
-    base = os.environ.get("CONFORMANCE_WORKDIR")
-    if base:
-        os.makedirs(base, exist_ok=True)
-        return tempfile.mkdtemp(prefix=f"{label}-", dir=base)
-    return str(tmp_path_factory.mktemp(label))
-
-
 def _start(_broker_server, tmp_path_factory, label: str, certs: str, **kw):
     kind = _broker_server.name
-    if kind == "warren" and brokers.warren_binary() is None:
-        pytest.skip("warren-server binary not found (build it, or set WARREN_SERVER)")
-    if kind == "rabbitmq" and not os.path.exists(os.path.join(brokers.RABBITMQ_SBIN, "rabbitmq-server")):
-        pytest.skip("rabbitmq-server not installed (apt-get install rabbitmq-server)")
-    workdir = _workdir(tmp_path_factory, f"{kind}-{label}")
-    b, tls_port = tls.start_tls_broker(kind, workdir, certs, **kw)
+    require_broker(kind)
+    b, tls_port = tls.start_tls_broker(kind, module_workdir(tmp_path_factory, f"{kind}-{label}"), certs, **kw)
     return TLSServer(b, tls_port, certs)
 
 
@@ -161,7 +149,7 @@ def _strict_server(_broker_server, tmp_path_factory, cert_dir):
 @pytest.fixture(scope="module")
 def _reload_server(_broker_server, tmp_path_factory, cert_dir):
     # Its own copy of the certificate files: the reload test overwrites the server's.
-    private = tls.copy_certs(cert_dir, _workdir(tmp_path_factory, f"{_broker_server.name}-reload-certs"))
+    private = tls.copy_certs(cert_dir, module_workdir(tmp_path_factory, f"{_broker_server.name}-reload-certs"))
     s = _start(_broker_server, tmp_path_factory, "tls-reload", private)
     yield s
     s.broker.stop()

@@ -155,14 +155,7 @@ def tls_handshake_ok(host: str, port: int, ctx: ssl.SSLContext, timeout: float =
         with socket.create_connection((host, port), timeout=timeout) as raw:
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
                 s.settimeout(timeout)
-                s.sendall(b"AMQP\x00\x00\x09\x01")
-                buf = b""
-                while len(buf) < 11:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        return False
-                    buf += chunk
-                return buf[0] == 1 and buf[7:11] == b"\x00\x0a\x00\x0a"
+                return brokers.answers_connection_start(s)
     except (OSError, ssl.SSLError):
         return False
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from contextlib import contextmanager
 
 import pika
 import pika.exceptions
 import pytest
+
+import brokers
 
 
 def wait_until(conn, pred, timeout: float = 5.0, step: float = 0.05) -> bool:
@@ -107,3 +111,31 @@ class Collector:
 
     def __len__(self) -> int:
         return len(self.messages)
+
+
+# ---------------------------------------------------------------- brokers of a module's own
+
+def require_broker(kind: str) -> None:
+    """Skip unless the broker of this kind can be started here."""
+    if kind == "warren" and brokers.warren_binary() is None:
+        pytest.skip("warren-server binary not found (build it, or set WARREN_SERVER)")
+    if kind == "rabbitmq" and not os.path.exists(os.path.join(brokers.RABBITMQ_SBIN, "rabbitmq-server")):
+        pytest.skip("rabbitmq-server not installed (apt-get install rabbitmq-server)")
+
+
+def module_workdir(tmp_path_factory, label: str) -> str:
+    """A fresh directory under CONFORMANCE_WORKDIR if set, else under pytest's tmp dir."""
+    base = os.environ.get("CONFORMANCE_WORKDIR")
+    if base:
+        os.makedirs(base, exist_ok=True)
+        return tempfile.mkdtemp(prefix=f"{label}-", dir=base)
+    return str(tmp_path_factory.mktemp(label))
+
+
+def start_own_broker(kind: str, tmp_path_factory, tag: str, **kw) -> "brokers.Broker":
+    """A broker of `kind` with its own settings (brokers.start_* keyword arguments), for a
+    module whose tests need definitions or configuration the shared broker does not have."""
+    require_broker(kind)
+    workdir = module_workdir(tmp_path_factory, f"{kind}-{tag}")
+    start = brokers.start_rabbitmq if kind == "rabbitmq" else brokers.start_warren
+    return start(workdir, **kw)
