@@ -14,7 +14,7 @@ struct ContentAssembler {
         case awaitingBody(Spec.Basic.Publish, ContentHeader, received: UInt64)
         /// A body larger than `max_message_size`: its frames are counted and dropped, and the
         /// refusal comes after the last one, as in RabbitMQ (nothing of it is kept).
-        case discardingBody(bodySize: UInt64, received: UInt64)
+        case discardingBody(Spec.Basic.Publish, bodySize: UInt64, received: UInt64)
     }
 
     /// A violation of frame order, with RabbitMQ's reply code and wording.
@@ -74,7 +74,7 @@ struct ContentAssembler {
                 explanation: "expected content header for class 60, got one for class \(header.classID) instead")
         }
         guard header.bodySize <= maxBodySize else {
-            state = .discardingBody(bodySize: header.bodySize, received: 0)
+            state = .discardingBody(publish, bodySize: header.bodySize, received: 0)
             return .incomplete
         }
         if header.bodySize == 0 {
@@ -86,16 +86,18 @@ struct ContentAssembler {
     }
 
     mutating func body(_ fragment: ByteBuffer) throws(FrameOrderError) -> Outcome {
-        if case .discardingBody(let bodySize, let received) = state {
+        if case .discardingBody(let publish, let bodySize, let received) = state {
             let total = received + UInt64(fragment.readableBytes)
             guard total < bodySize else {
                 state = .idle
                 if total > bodySize { throw Self.bodyOverrun(bodySize) }
+                // RabbitMQ refuses `immediate` before it looks at the size.
+                if publish.immediate { throw FrameOrderError(code: .notImplemented, explanation: "immediate=true") }
                 throw FrameOrderError(
                     code: .preconditionFailed,
                     explanation: "message size \(bodySize) is larger than configured max size \(maxBodySize)")
             }
-            state = .discardingBody(bodySize: bodySize, received: total)
+            state = .discardingBody(publish, bodySize: bodySize, received: total)
             return .incomplete
         }
         guard case .awaitingBody(let publish, let header, let received) = state else {

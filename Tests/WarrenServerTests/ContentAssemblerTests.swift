@@ -176,4 +176,13 @@ struct ContentAssemblerTests {
         assembler.startPublish(publish)
         #expect(try assembler.header(try header(10)) == .incomplete)
     }
+
+    @Test("an oversized publish with immediate=true is refused for immediate (540), as RabbitMQ checks that first")
+    func oversizedImmediate() throws {
+        var assembler = ContentAssembler(maxBodySize: 10)
+        assembler.startPublish(Spec.Basic.Publish(exchange: "x", routingKey: "k", immediate: true))
+        #expect(try assembler.header(try header(11)) == .incomplete)
+        let error = orderError { _ = try assembler.body(ByteBuffer(repeating: 1, count: 11)) }
+        #expect(error == ContentAssembler.FrameOrderError(code: .notImplemented, explanation: "immediate=true"))
+    }
 }
