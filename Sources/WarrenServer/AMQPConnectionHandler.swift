@@ -41,16 +41,26 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        // Over connection_max the socket stays unread until a slot frees (as RabbitMQ does).
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        broker.connectionSlots.acquire(ObjectIdentifier(self)) { [weak self] in
-            guard let self, let context = self.context else { return }
-            self.hasSlot = true
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            context.read()
-            self.start(context: context)
+        let admitted = broker.connectionSlots.acquire(ObjectIdentifier(self)) { [weak self] in
+            self?.slotFreed()
+        }
+        if admitted {
+            hasSlot = true
+            start(context: context)
+        } else {
+            // Over connection_max the socket stays unread until a slot frees (as RabbitMQ does).
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         }
         context.fireChannelActive()
+    }
+
+    /// A socket that waited under `connection_max` is served now, as if it had just connected.
+    private func slotFreed() {
+        guard let context else { return }
+        hasSlot = true
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        context.read()
+        start(context: context)
     }
 
     private func start(context: ChannelHandlerContext) {

@@ -12,14 +12,15 @@ final class ConnectionSlots {
         self.limit = limit
     }
 
-    /// Runs `start` now if a slot is free, or when one frees up.
-    func acquire(_ id: ObjectIdentifier, start: @escaping () -> Void) {
+    /// Takes a slot and returns true if one is free; otherwise returns false and runs
+    /// `start` once a slot frees up for this socket.
+    func acquire(_ id: ObjectIdentifier, start: @escaping () -> Void) -> Bool {
         if let limit, inUse >= limit {
             waiting.append((id, start))
-            return
+            return false
         }
         inUse += 1
-        start()
+        return true
     }
 
     /// A socket closed: frees its slot and starts the longest-waiting one, or just forgets a
