@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "warren-server", targets: ["warren-server"]),
         .executable(name: "warren-perf", targets: ["warren-perf"]),
         .executable(name: "warren-fuzz", targets: ["warren-fuzz"]),
+        .executable(name: "warrenctl", targets: ["warrenctl"]),
         // For the allocation benchmarks in Benchmarks/, a separate package.
         .library(name: "AMQPWire", targets: ["AMQPWire"]),
         .library(name: "WarrenCore", targets: ["WarrenCore"]),
@@ -33,6 +34,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         // Reading a client certificate's subject and SANs for the EXTERNAL mechanism.
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        // The management HTTP API and the Prometheus listener: routing, HTTP/1.1 serving and
+        // graceful shutdown that would otherwise be a few hundred lines on NIOHTTP1.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // The Prometheus text format (names, labels, escaping, TYPE/HELP lines) for /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // HTTP field names for headers Hummingbird does not predefine (X-Reason); already in
+        // the graph through Hummingbird.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -92,11 +101,30 @@ let package = Package(
         .executableTarget(
             name: "warren-server",
             dependencies: [
-                "WarrenServer", "WarrenConfig",
+                "WarrenServer", "WarrenConfig", "WarrenManagement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "WarrenManagement",
+            dependencies: [
+                "WarrenServer", "WarrenCore", "AMQPWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Console")],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "warrenctl",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSwift
         ),
         // Fuzzing: `make fuzz` builds this with -sanitize=fuzzer and -DFUZZING; a normal build
@@ -134,6 +162,15 @@ let package = Package(
         .testTarget(
             name: "WarrenStoreTests",
             dependencies: ["WarrenStore", "WarrenCore", "AMQPWire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "WarrenManagementTests",
+            dependencies: [
+                "WarrenManagement", "WarrenServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -60,6 +60,14 @@ public struct WarrenConfiguration: Sendable, Equatable {
     public var maxInMemoryMessagesPerQueue = 100_000
     /// A RabbitMQ definitions file to import at start-up (`load_definitions`).
     public var definitionsFile: String?
+    /// `management.tcp.port` and `management.tcp.ip`: the management HTTP API and web console.
+    public var managementPort = 15672
+    public var managementAddress = "0.0.0.0"
+    /// `prometheus.tcp.port` and `prometheus.tcp.ip`: the Prometheus `/metrics` endpoint.
+    public var prometheusPort = 15692
+    public var prometheusAddress = "0.0.0.0"
+    /// `collect_statistics_interval`, milliseconds: how often the management API samples rates.
+    public var statisticsInterval = 5000
 
     public init() {}
 
@@ -167,6 +175,11 @@ public struct WarrenConfiguration: Sendable, Equatable {
         case "default_vhost":
             guard !entry.value.isEmpty else { throw fail("must not be empty") }
             defaultVirtualHost = entry.value
+        case "management.tcp.port": managementPort = Int(try integer(UInt16.self))
+        case "management.tcp.ip": managementAddress = try path()
+        case "prometheus.tcp.port": prometheusPort = Int(try integer(UInt16.self))
+        case "prometheus.tcp.ip": prometheusAddress = try path()
+        case "collect_statistics_interval": statisticsInterval = try integer(Int.self, min: 100)
         case "channel_max": channelMax = try integer(UInt16.self, min: 1)
         case "frame_max": frameMax = try integer(UInt32.self, min: 4096)
         case "heartbeat": heartbeat = try integer(UInt16.self)

@@ -17,6 +17,8 @@ public final class Exchange {
     public let isDelayed: Bool
 
     public private(set) var bindings: [Binding] = []
+    /// Messages published to this exchange (`publish`) and routed on (`publishOut`).
+    public var stats = MessageStats()
     private var byRoutingKey: [String: [BindingDestination]] = [:]
     private var fanout: [BindingDestination] = []
     private var topic = TopicTrie()

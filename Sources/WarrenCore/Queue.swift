@@ -20,6 +20,8 @@ public final class Queue {
     public private(set) var consumers: [Consumer] = []
     public private(set) var unackedCount = 0
     public private(set) var isDeleted = false
+    /// What happened to this queue's messages, for the management API.
+    public internal(set) var stats = MessageStats()
     /// Set when a consumer first subscribes; auto-delete applies only after that.
     private var hadConsumer = false
     private var nextSequence: UInt64 = 0
@@ -111,6 +113,7 @@ public final class Queue {
         }
         ready.append(QueuedMessage(message: message, sequence: nextSequence, priority: lane, expiresAt: expiresAt))
         nextSequence &+= 1
+        stats.publish &+= 1
         dispatch()
         if limitsLength { dropHeadsOverLimit() }
         if expiresAt != 0 {
@@ -187,6 +190,7 @@ public final class Queue {
     public func get(noAck: Bool) -> QueuedMessage? {
         markUsed()
         guard let head = popUnexpired() else { return nil }
+        stats.recordDelivery(noAck: noAck, get: true, redelivered: head.redelivered)
         if noAck {
             recordSettled(head.message)
         } else {
@@ -199,6 +203,7 @@ public final class Queue {
     /// Settles a message an owner held and acknowledged.
     public func acknowledge(_ message: QueuedMessage) {
         unackedCount -= 1
+        stats.ack &+= 1
         recordSettled(message.message)
     }
 
@@ -316,6 +321,7 @@ public final class Queue {
         defer { isDispatching = false }
         while !ready.isEmpty, let consumer = nextConsumerWithRoom() {
             guard let message = popUnexpired() else { break }
+            stats.recordDelivery(noAck: consumer.noAck, get: false, redelivered: message.redelivered)
             if consumer.noAck {
                 recordSettled(message.message)
             } else {

@@ -82,6 +82,8 @@ extension AMQPChannel {
             expiration: try MessageExpiration.of(header))
         let senderSelected = try senderSelectedDistribution(&message)
         if mode == .confirm { publishSequence += 1 }
+        stats.publish &+= 1
+        exchange.stats.publish &+= 1
         if exchange.isDelayed, let delay = message.requestedDelay {
             // Accepted (and confirmed) now; routed when due, and returned then if mandatory.
             let onUnroutable: ((Message) -> Void)? = m.mandatory ? { [weak self] in self?.returnUnroutable($0) } : nil
@@ -100,6 +102,7 @@ extension AMQPChannel {
         if exchange.isDefault && routedQueues.count <= senderSelected?.routingKeys.count ?? 0 {
             deliverDirectReplies(message, keys: [message.routingKey] + (senderSelected?.routingKeys ?? []))
         }
+        if !routedQueues.isEmpty { exchange.stats.publishOut &+= 1 }
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))
@@ -147,29 +150,16 @@ extension AMQPChannel {
     @discardableResult
     func enqueue(_ message: Message, into queues: [Queue], mandatory: Bool) -> (accepted: Bool, ticket: UInt64?) {
         if queues.isEmpty {
-            if mandatory { returnUnroutable(message) }
+            if mandatory { returnUnroutable(message) } else { stats.dropUnroutable &+= 1 }
             return (true, nil)
         }
-        // Only a persistent message is copied (to carry its store id); the plain path is not.
-        if let store = connection.broker.messageStore, BasicProperties.isPersistent(message.header) {
-            var stored = message
-            let ticket = store.persist(&stored, into: queues)
-            return (enqueueAll(stored, into: queues), ticket)
-        }
-        return (enqueueAll(message, into: queues), nil)
-    }
-
-    private func enqueueAll(_ message: Message, into queues: [Queue]) -> Bool {
-        var accepted = true
-        for queue in queues where !queue.enqueue(message) {
-            accepted = false
-        }
-        return accepted
+        return connection.broker.enqueue(message, into: queues)
     }
 
     /// `basic.return` with 312 NO_ROUTE for a mandatory message that reached no queue.
     func returnUnroutable(_ message: Message) {
         guard !isClosing else { return }
+        stats.returnUnroutable &+= 1
         connection.sendContent(
             channel: number,
             .basicReturn(
@@ -188,6 +178,7 @@ extension AMQPChannel {
             return
         }
         lastDeliveryTag += 1
+        stats.recordDelivery(noAck: m.noAck, get: true, redelivered: message.redelivered)
         if !m.noAck {
             unacked.append(
                 Unacked(
@@ -210,6 +201,7 @@ extension AMQPChannel {
         }
         // The hot path: settle in place, no intermediate array.
         let range = try unackedRange(m.deliveryTag, multiple: m.multiple)
+        stats.ack &+= UInt64(range.count)
         for index in range {
             let delivery = unacked[index]
             delivery.consumer?.unackedCount -= 1
@@ -289,6 +281,7 @@ extension AMQPChannel {
         case .requeue:
             requeueAll(deliveries)
         case .acknowledge:
+            stats.ack &+= UInt64(deliveries.count)
             for delivery in deliveries {
                 delivery.consumer?.unackedCount -= 1
                 delivery.queue.acknowledge(delivery.message)

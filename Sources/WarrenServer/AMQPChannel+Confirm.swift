@@ -77,6 +77,7 @@ extension AMQPChannel {
     func flushConfirms() {
         guard confirmedUpTo > ackedUpTo, !isClosing else { return }
         let multiple = confirmedUpTo - ackedUpTo > 1
+        stats.confirm &+= confirmedUpTo - ackedUpTo
         send(.basicAck(Spec.Basic.Ack(deliveryTag: confirmedUpTo, multiple: multiple)))
         ackedUpTo = confirmedUpTo
     }

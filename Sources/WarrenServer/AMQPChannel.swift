@@ -63,6 +63,8 @@ final class AMQPChannel {
     var lastDeclaredQueue: String?
     /// After `channel.close` was sent for an error: discard everything until `close-ok`.
     var isClosing = false
+    /// What this channel published, confirmed, delivered and had acknowledged.
+    var stats = MessageStats()
 
     init(number: UInt16, connection: AMQPConnection, maxBodySize: UInt64) {
         self.number = number
@@ -120,6 +122,8 @@ final class AMQPChannel {
         // Nothing more is delivered to this channel; unacked messages go back before its
         // consumers leave, so a single-active-consumer successor receives them first.
         isClosing = true
+        connection.broker.closedChannelStats += stats
+        stats = MessageStats()
         let uncommitted = transaction.settlements.flatMap(\.deliveries)
         transaction = PendingTransaction()
         requeueAll(Array(unacked) + uncommitted)
@@ -156,6 +160,7 @@ extension AMQPChannel: ConsumerOwner {
 
     func deliver(_ message: QueuedMessage, from queue: Queue, to consumer: Consumer) {
         lastDeliveryTag += 1
+        stats.recordDelivery(noAck: consumer.noAck, get: false, redelivered: message.redelivered)
         if !consumer.noAck {
             unacked.append(
                 Unacked(

@@ -13,6 +13,11 @@ final class AMQPConnection {
     unowned let broker: Broker
     weak var transport: (any ConnectionTransport)?
     let remoteDescription: String
+    /// Where the client is and which of our addresses it reached, for the management API.
+    let endpoints: Endpoints
+    /// Wall-clock milliseconds since 1970 when the socket was accepted (RabbitMQ's `connected_at`).
+    let connectedAt: UInt64
+    let isTLS: Bool
     var handshake: ConnectionHandshake
     private(set) var channels: [UInt16: AMQPChannel] = [:]
     private var vhostStorage: VirtualHost?
@@ -27,9 +32,12 @@ final class AMQPConnection {
 
     init(
         id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String,
-        isLoopbackPeer: Bool, isTLS: Bool
+        isLoopbackPeer: Bool, isTLS: Bool, endpoints: Endpoints
     ) {
         self.id = id
+        self.endpoints = endpoints
+        self.isTLS = isTLS
+        self.connectedAt = WallClock.milliseconds()
         self.broker = broker
         self.transport = transport
         self.remoteDescription = remoteDescription
@@ -40,6 +48,13 @@ final class AMQPConnection {
         logger[metadataKey: "connection"] = "\(remoteDescription)"
         self.logger = logger
     }
+
+    /// The connection's name in the management API, as RabbitMQ forms it:
+    /// `127.0.0.1:52345 -> 127.0.0.1:5672`.
+    var name: String { "\(endpoints.peerHost):\(endpoints.peerPort) -> \(endpoints.host):\(endpoints.port)" }
+
+    /// The connection's virtual host once it is open; nil before.
+    var openedVirtualHost: VirtualHost? { vhostStorage }
 
     /// The connection's virtual host; only read once the connection is open.
     var vhost: VirtualHost {

@@ -69,7 +69,8 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         // loopback address is local, whatever address it came from.
         connection = broker.makeConnection(
             transport: self, remoteDescription: remote?.description ?? "unknown",
-            isLoopbackPeer: Self.isLoopback(context.localAddress), isTLS: certificateLogin != nil)
+            isLoopbackPeer: Self.isLoopback(context.localAddress), isTLS: certificateLogin != nil,
+            endpoints: Endpoints(peer: remote, local: context.localAddress))
         let timeout = broker.settings.handshakeTimeout
         handshakeTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             [weak self] in

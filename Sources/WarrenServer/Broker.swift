@@ -1,3 +1,4 @@
+import AMQPWire
 import Logging
 import WarrenCore
 import WarrenStore
@@ -31,6 +32,9 @@ final class Broker {
     private let clock = MonotonicClock()
     /// The resource alarms in effect; while any is, connections that publish are blocked.
     private(set) var alarms: Set<ResourceAlarm> = []
+    /// The message counts of channels that have closed, so the broker-wide totals (the
+    /// management overview, Prometheus' global counters) never go down.
+    var closedChannelStats = MessageStats()
     /// Channels consuming direct replies, by their reply address.
     var directReplyChannels: [String: AMQPChannel] = [:]
 
@@ -71,6 +75,22 @@ final class Broker {
         vhosts[name] = vhost
     }
 
+    /// Deletes a vhost as RabbitMQ does: its connections are closed, its queues deleted (their
+    /// consumers cancelled) and its permissions forgotten.
+    func removeVirtualHost(named name: String) {
+        guard let vhost = vhosts[name] else { return }
+        for connection in connections.values where connection.openedVirtualHost === vhost {
+            connection.forceClose(reason: "vhost '\(name)' is deleted")
+        }
+        for queue in Array(vhost.queues.values) {
+            _ = try? vhost.deleteQueue(
+                name: queue.name, ifUnused: false, ifEmpty: false, connection: queue.exclusiveOwner ?? ConnectionID(0))
+        }
+        vhosts[name] = nil
+        openConnections[name] = nil
+        accessControl.removeVirtualHost(name)
+    }
+
     /// A channel has a confirm or commit waiting for the store's fsync.
     func awaitSync(_ channel: AMQPChannel) {
         if !awaitingSync.contains(where: { $0 === channel }) { awaitingSync.append(channel) }
@@ -107,15 +127,31 @@ final class Broker {
 
     func makeConnection(
         transport: any ConnectionTransport, remoteDescription: String, isLoopbackPeer: Bool,
-        isTLS: Bool = false
+        isTLS: Bool = false, endpoints: Endpoints = Endpoints()
     ) -> AMQPConnection {
         let id = ConnectionID(nextConnectionID)
         nextConnectionID += 1
         let connection = AMQPConnection(
             id: id, broker: self, transport: transport, remoteDescription: remoteDescription,
-            isLoopbackPeer: isLoopbackPeer, isTLS: isTLS)
+            isLoopbackPeer: isLoopbackPeer, isTLS: isTLS, endpoints: endpoints)
         connections[id] = connection
         return connection
+    }
+
+    /// Enqueues a routed message, writing it to the message store first if it is persistent
+    /// and a queue is durable. Returns whether every queue accepted it, and the store ticket a
+    /// confirm must wait for.
+    func enqueue(_ message: Message, into queues: [Queue]) -> (accepted: Bool, ticket: UInt64?) {
+        var accepted = true
+        // Only a persistent message is copied (to carry its store id); the plain path is not.
+        if let messageStore, BasicProperties.isPersistent(message.header) {
+            var stored = message
+            let ticket = messageStore.persist(&stored, into: queues)
+            for queue in queues where !queue.enqueue(stored) { accepted = false }
+            return (accepted, ticket)
+        }
+        for queue in queues where !queue.enqueue(message) { accepted = false }
+        return (accepted, nil)
     }
 
     func refreshClock() {

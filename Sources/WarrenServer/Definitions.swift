@@ -139,6 +139,25 @@ public struct Definitions: Decodable, Sendable {
         case topicPermissions = "topic_permissions"
     }
 
+    /// Parses a definitions document; with `vhost`, a one-vhost export (whose entries carry
+    /// no `vhost` key) whose objects all go into that vhost.
+    public static func parse(_ data: Data, intoVirtualHost vhost: String?) throws -> Definitions {
+        guard let vhost else { return try parse(data) }
+        guard case .object(var members) = try JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw DefinitionsError("definitions must be a JSON object")
+        }
+        for (key, value) in members {
+            guard case .array(let items) = value else { continue }
+            members[key] = .array(
+                items.map { item in
+                    guard case .object(var fields) = item else { return item }
+                    fields["vhost"] = .string(vhost)
+                    return .object(fields)
+                })
+        }
+        return try parse(JSONEncoder().encode(JSONValue.object(members)))
+    }
+
     /// Parses a definitions file; the error says what is malformed.
     public static func parse(_ data: Data) throws -> Definitions {
         do {
@@ -161,8 +180,9 @@ public struct DefinitionsError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A JSON value of a definitions file, as it becomes an AMQP field value.
-public enum JSONValue: Decodable, Sendable {
+/// A JSON value of a definitions file or a management API request or response, as it becomes
+/// (or comes from) an AMQP field value.
+public enum JSONValue: Codable, Sendable, Equatable {
     case bool(Bool), integer(Int64), number(Double), string(String), array([JSONValue]),
         object([String: JSONValue]), null
 
@@ -182,6 +202,19 @@ public enum JSONValue: Decodable, Sendable {
             self = .array(items)
         } else {
             self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .bool(let flag): try container.encode(flag)
+        case .integer(let integer): try container.encode(integer)
+        case .number(let number): try container.encode(number)
+        case .string(let text): try container.encode(text)
+        case .array(let items): try container.encode(items)
+        case .object(let members): try container.encode(members)
+        case .null: try container.encodeNil()
         }
     }
 

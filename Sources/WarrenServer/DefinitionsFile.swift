@@ -61,8 +61,30 @@ final class DefinitionsFile {
         }
     }
 
-    /// The export, as `GET /api/definitions` shapes it.
-    static func export(_ broker: Broker) throws -> Data {
+    /// The export as a JSON value, for the management API: every vhost's (`GET
+    /// /api/definitions`), or one vhost's without the broker-wide sections and without the
+    /// `vhost` keys (`GET /api/definitions/{vhost}`), as RabbitMQ shapes them.
+    static func exportDocument(_ broker: Broker, vhost: String? = nil) throws -> JSONValue {
+        var document = try JSONDecoder().decode(JSONValue.self, from: export(broker, vhost: vhost))
+        guard vhost != nil, case .object(var members) = document else { return document }
+        for key in ["users", "vhosts", "permissions", "topic_permissions", "product_name", "product_version"] {
+            members[key] = nil
+        }
+        for (key, value) in members {
+            guard case .array(let items) = value else { continue }
+            members[key] = .array(
+                items.map { item in
+                    guard case .object(var fields) = item else { return item }
+                    fields["vhost"] = nil
+                    return .object(fields)
+                })
+        }
+        document = .object(members)
+        return document
+    }
+
+    /// The export, as `GET /api/definitions` shapes it (only `vhost`'s objects, when given).
+    static func export(_ broker: Broker, vhost only: String? = nil) throws -> Data {
         var vhosts: [[String: Any]] = []
         var policies: [[String: Any]] = []
         var operatorPolicies: [[String: Any]] = []
@@ -70,7 +92,7 @@ final class DefinitionsFile {
         var queues: [[String: Any]] = []
         var bindings: [[String: Any]] = []
         var parameters: [[String: Any]] = []
-        for vhost in broker.vhosts.values.sorted(by: { $0.name < $1.name }) {
+        for vhost in broker.vhosts.values.sorted(by: { $0.name < $1.name }) where only == nil || vhost.name == only {
             vhosts.append(["name": vhost.name])
             var limits: [String: Any] = [:]
             if let limit = vhost.limits.maxConnections { limits["max-connections"] = limit }
@@ -115,7 +137,7 @@ final class DefinitionsFile {
             }
         }
         let document: [String: Any] = [
-            "product": "Warren", "product_version": ServerProperties.version, "vhosts": vhosts,
+            "product_name": "Warren", "product_version": ServerProperties.version, "vhosts": vhosts,
             "policies": policies, "operator_policies": operatorPolicies, "exchanges": exchanges, "queues": queues,
             "bindings": bindings, "parameters": parameters,
         ].merging(accessControlJSON(broker.accessControl)) { first, _ in first }
@@ -127,7 +149,7 @@ final class DefinitionsFile {
             [
                 "name": user.name, "password_hash": user.passwordHash?.base64 ?? "",
                 "hashing_algorithm": (user.passwordHash?.algorithm ?? .sha256).rawValue,
-                "tags": user.tags.joined(separator: ","), "limits": [String: Any](),
+                "tags": user.tags, "limits": [String: Any](),
             ]
         }
         var permissions: [[String: Any]] = []

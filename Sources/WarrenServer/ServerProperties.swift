@@ -30,3 +30,8 @@ enum ServerProperties {
         "cluster_name": .string("warren"),
     ]
 }
+
+/// Warren's release, as `connection.start` and the management API report it.
+public enum WarrenVersion {
+    public static let current = ServerProperties.version
+}

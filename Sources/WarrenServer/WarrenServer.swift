@@ -27,8 +27,8 @@ public final class WarrenServer: Sendable {
     public let settings: BrokerSettings
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let loop: any EventLoop
-    private let broker: NIOLoopBound<Broker>
+    let loop: any EventLoop
+    let broker: NIOLoopBound<Broker>
     private let certificates: NIOLoopBound<CertificateStore>?
     private let serverChannels: [any Channel]
 

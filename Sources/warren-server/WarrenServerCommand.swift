@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WarrenConfig
+import WarrenManagement
 import WarrenServer
 
 /// `warren-server`: reads the configuration, starts the broker, and runs until SIGTERM/SIGINT.
@@ -22,6 +23,16 @@ struct WarrenServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Where the broker keeps its data.")
     var dataDir: String?
+
+    @Option(
+        name: .customLong("management-port"),
+        help: "The management HTTP API's port (overrides management.tcp.port; 0 picks a free one).")
+    var managementPort: Int?
+
+    @Option(
+        name: .customLong("prometheus-port"),
+        help: "The Prometheus /metrics port (overrides prometheus.tcp.port; 0 picks a free one).")
+    var prometheusPort: Int?
 
     @Option(
         name: .customLong("import-definitions"),
@@ -127,9 +138,32 @@ struct WarrenServerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warren-server: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        let addresses = zip(listeners, server.localAddresses).map { listener, address in
-            "\(listener.isTLS ? "amqps" : "amqp") \(listener.host):\(address?.port ?? listener.port)"
+        let amqpListeners = zip(listeners, server.localAddresses).map { listener, address in
+            ManagementAPI.Listener(
+                protocol: listener.isTLS ? "amqp/ssl" : "amqp", ip: listener.host, port: address?.port ?? listener.port)
         }
+        var managementSettings = ManagementServer.Settings()
+        managementSettings.host = configuration.managementAddress
+        managementSettings.port = configuration.managementPort
+        managementSettings.prometheusHost = configuration.prometheusAddress
+        managementSettings.prometheusPort = configuration.prometheusPort
+        managementSettings.statisticsInterval = configuration.statisticsInterval
+        managementSettings.node =
+            "warren@" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost")
+        managementSettings.amqpListeners = amqpListeners
+        let management: ManagementServer
+        do {
+            management = try await ManagementServer.start(
+                administration: server.administration, settings: managementSettings, logger: logger)
+        } catch {
+            FileHandle.standardError.write(
+                Data("warren-server: cannot start the management listeners: \(error)\n".utf8))
+            try await server.shutdown()
+            throw ExitCode(70)
+        }
+        var addresses = amqpListeners.map { "\($0.protocol == "amqp" ? "amqp" : "amqps") \($0.ip):\($0.port)" }
+        addresses.append("http \(configuration.managementAddress):\(management.port)")
+        addresses.append("prometheus \(configuration.prometheusAddress):\(management.prometheusPort)")
         let ready =
             "warren-server ready on \(addresses.joined(separator: ", ")) (data in \(configuration.dataDirectory))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
@@ -142,6 +176,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
             logger.info("received SIGHUP, reloading TLS certificates")
             try await server.reloadCertificates()
         }
+        await management.shutdown()
         try await server.shutdown()
     }
 
@@ -187,7 +222,18 @@ struct WarrenServerCommand: AsyncParsableCommand {
             }
             configuration.port = port
         }
-        if let bind { configuration.bindAddress = bind }
+        if let bind {
+            configuration.bindAddress = bind
+            configuration.managementAddress = bind
+            configuration.prometheusAddress = bind
+        }
+        for (flag, value) in [("--management-port", managementPort), ("--prometheus-port", prometheusPort)] {
+            if let value, !(0...65535).contains(value) {
+                throw ConfigurationError(line: nil, message: "\(flag) must be from 0 to 65535")
+            }
+        }
+        if let managementPort { configuration.managementPort = managementPort }
+        if let prometheusPort { configuration.prometheusPort = prometheusPort }
         if let dataDir { configuration.dataDirectory = dataDir }
         try configuration.validate()
         return configuration

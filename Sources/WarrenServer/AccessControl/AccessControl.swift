@@ -31,6 +31,29 @@ final class AccessControl {
         version &+= 1
     }
 
+    /// Deletes a user and everything granted to it.
+    func deleteUser(_ name: String) {
+        users[name] = nil
+        for vhost in permissions.keys { permissions[vhost]?[name] = nil }
+        for vhost in topicPermissions.keys { topicPermissions[vhost]?[name] = nil }
+        version &+= 1
+    }
+
+    func clearPermissions(user: String, vhost: String) {
+        permissions[vhost]?[user] = nil
+        version &+= 1
+    }
+
+    /// Clears one exchange's topic permissions, or (exchange nil) all of the user's in the vhost.
+    func clearTopicPermissions(user: String, vhost: String, exchange: String?) {
+        if let exchange {
+            topicPermissions[vhost]?[user]?[exchange] = nil
+        } else {
+            topicPermissions[vhost]?[user] = nil
+        }
+        version &+= 1
+    }
+
     /// The outcome of a login attempt; `refused` carries the reason for the log (the client
     /// only ever hears RabbitMQ's generic refusal).
     enum Authentication {

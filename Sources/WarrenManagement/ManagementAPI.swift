@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import Logging
+import WarrenServer
+
+/// The management HTTP API: RabbitMQ's `/api/...` routes over the broker's administration
+/// facade, one file of routes per resource (`ManagementAPI+Queues.swift`, ...).
+public struct ManagementAPI: Sendable {
+    /// The node's listeners, for `/api/overview`, `/api/nodes` and the port-listener check.
+    public struct Listener: Sendable {
+        public var `protocol`: String
+        public var ip: String
+        public var port: Int
+
+        public init(protocol: String, ip: String, port: Int) {
+            self.protocol = `protocol`
+            self.ip = ip
+            self.port = port
+        }
+    }
+
+    let administration: BrokerAdministration
+    let rendering: Rendering
+    let rates: MessageRates
+    let listeners: @Sendable () -> [Listener]
+    let startedAt = Date()
+
+    init(
+        administration: BrokerAdministration, node: String, rates: MessageRates,
+        listeners: @escaping @Sendable () -> [Listener]
+    ) {
+        self.administration = administration
+        self.rendering = Rendering(node: node)
+        self.rates = rates
+        self.listeners = listeners
+    }
+
+    var node: String { rendering.node }
+
+    /// Every route, on a router whose responder ``ManagementResponder`` wraps.
+    func router() -> Router<ManagementContext> {
+        let router = Router(context: ManagementContext.self)
+        addOverviewRoutes(to: router)
+        addQueueRoutes(to: router)
+        addExchangeRoutes(to: router)
+        addBindingRoutes(to: router)
+        addConnectionRoutes(to: router)
+        addAccessControlRoutes(to: router)
+        addPolicyRoutes(to: router)
+        addDefinitionRoutes(to: router)
+        addHealthRoutes(to: router)
+        ConsoleFiles.addRoutes(to: router)
+        return router
+    }
+
+    /// Runs a broker call, turning its errors into the API's.
+    func broker<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as AdministrationError {
+            throw ManagementError(error)
+        }
+    }
+}
+
+/// Checks credentials on every `/api/` request and answers every error in RabbitMQ's shape,
+/// including routes that do not exist.
+struct ManagementResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ManagementContext {
+    let inner: Inner
+    let administration: BrokerAdministration
+
+    func respond(to request: Request, context: ManagementContext) async throws -> Response {
+        var context = context
+        do {
+            if request.uri.path.hasPrefix("/api/") {
+                context.user = try await authenticate(request)
+            }
+            return try await inner.respond(to: request, context: context)
+        } catch let error as ManagementError {
+            return error.response
+        } catch let error as AdministrationError {
+            return ManagementError(error).response
+        } catch let error as HTTPError where error.status == .notFound {
+            return ManagementError.notFound.response
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return ManagementError(status: .contentTooLarge, error: "bad_request", reason: "request too large").response
+        }
+    }
+
+    /// HTTP basic auth against the broker's users; a user without a management tag is refused
+    /// as RabbitMQ refuses it.
+    private func authenticate(_ request: Request) async throws -> ManagementUser {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else {
+            throw ManagementError(status: .unauthorized, error: "not_authorized", reason: "Login failed")
+        }
+        let username = String(text[..<colon])
+        let password = String(text[text.index(after: colon)...])
+        guard let user = try await administration.authenticate(username: username, password: password) else {
+            throw ManagementError(status: .unauthorized, error: "not_authorized", reason: "Login failed")
+        }
+        guard user.isManagementUser else { throw ManagementError.notAuthorised("Not management user") }
+        return user
+    }
+}

@@ -1,0 +1,52 @@
+import Hummingbird
+import WarrenServer
+
+/// A management request's context: who sent it, once the credentials are checked.
+public struct ManagementContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The authenticated user; set for every `/api/` request that reaches a route.
+    public var user = ManagementUser(name: "", tags: [], virtualHosts: [])
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// RabbitMQ allows request bodies (definition imports) of up to 20 MB by default.
+    public var maxUploadSize: Int { 20 << 20 }
+
+    /// The route's `name` parameter, percent-decoded (`%2F` is the vhost `/`).
+    func parameter(_ name: String) throws -> String {
+        guard let raw = parameters.get(name), let decoded = raw.removingPercentEncoding else {
+            throw ManagementError.badRequest("malformed path parameter '\(name)'")
+        }
+        return decoded
+    }
+
+    /// RabbitMQ's rules for which tags may do what, each answering with RabbitMQ's 401 text.
+    func requireAdministrator() throws {
+        guard user.isAdministrator else { throw ManagementError.notAuthorised("Not administrator user") }
+    }
+
+    func requireMonitoring() throws {
+        guard user.isMonitoring else { throw ManagementError.notAuthorised("Not monitor user") }
+    }
+
+    func requireAccess(to vhost: String) throws {
+        guard user.isAdministrator || user.virtualHosts.contains(vhost) else {
+            throw ManagementError.notAuthorised("User not authorised to access virtual host")
+        }
+    }
+
+    func requireVisible(_ vhost: String) throws {
+        guard user.canSee(vhost: vhost) else {
+            throw ManagementError.notAuthorised("User not authorised to access virtual host")
+        }
+    }
+
+    func requirePolicymaker(_ vhost: String) throws {
+        guard user.isPolicymaker else { throw ManagementError.notAuthorised("Not policymaker user") }
+        guard user.isAdministrator || user.virtualHosts.contains(vhost) else {
+            throw ManagementError.notAuthorised("User not authorised to access object")
+        }
+    }
+}

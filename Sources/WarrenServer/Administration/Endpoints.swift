@@ -1,0 +1,27 @@
+import Foundation
+import NIOCore
+
+/// The two ends of a client's socket, as the management API lists them (`peer_host`,
+/// `peer_port`, `host`, `port`) and names the connection from them.
+struct Endpoints: Sendable {
+    var peerHost = "unknown"
+    var peerPort = 0
+    var host = "unknown"
+    var port = 0
+
+    init() {}
+
+    init(peer: SocketAddress?, local: SocketAddress?) {
+        peerHost = peer?.ipAddress ?? "unknown"
+        peerPort = peer?.port ?? 0
+        host = local?.ipAddress ?? "unknown"
+        port = local?.port ?? 0
+    }
+}
+
+/// Wall-clock time for the timestamps the management API shows (`connected_at`, `idle_since`).
+enum WallClock {
+    static func milliseconds() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    }
+}
