@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Needed to build: Cyrus SASL's headers for the optional `auth_backends.N = sasl` backend.
 BUILD_PACKAGES := libsasl2-dev
-# Needed to test: RabbitMQ for differential tests, the AMQP spec XML, saslpasswd2, openssl for certificates.
-DEBIAN_PACKAGES := $(BUILD_PACKAGES) rabbitmq-server amqp-specs python3-venv sasl2-bin openssl
+# Needed to test: RabbitMQ for differential tests, the AMQP spec XML, saslpasswd2, openssl for certificates,
+# headless Chromium and a font for the web console's browser test.
+DEBIAN_PACKAGES := $(BUILD_PACKAGES) rabbitmq-server amqp-specs python3-venv sasl2-bin openssl chromium fonts-dejavu-core
 RELEASE_SERVER := .build/release/warren-server
 RELEASE_PERF := .build/release/warren-perf
 

@@ -47,7 +47,7 @@ import json
 from typing import Optional, Sequence
 
 __all__ = ["Broker", "BrokerStartError", "start_rabbitmq", "start_warren",
-           "warren_binary", "free_port", "REPO_ROOT"]
+           "warren_binary", "free_port", "http_api_ok", "REPO_ROOT"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RABBITMQ_SBIN = "/usr/lib/rabbitmq/bin"
@@ -177,6 +177,8 @@ class Broker:
         self.log_path = log_path
         self.node = node          # Erlang node name (RabbitMQ only)
         self.env = env            # environment to use with rabbitmqctl (RabbitMQ only)
+        self.management_port: Optional[int] = None   # HTTP API (RabbitMQ: only with management=True)
+        self.prometheus_port: Optional[int] = None   # /metrics (RabbitMQ: only with management=True)
         self._proc = proc
         self._helpers = list(helpers)
         self._lock = threading.Lock()
@@ -235,6 +237,34 @@ def _wait_ready(proc: subprocess.Popen, host: str, port: int, timeout: float,
         f"{what} not ready on {host}:{port} after {timeout:.0f}s; log tail ({log_path}):\n{_tail(log_path)}")
 
 
+def http_api_ok(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True if GET http://host:port/api/overview with guest:guest answers 200."""
+    import urllib.request
+    req = urllib.request.Request(f"http://{host}:{port}/api/overview", headers={
+        "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            r.read()
+            return r.status == 200
+    except Exception:
+        return False
+
+
+def _wait_http(broker: "Broker", timeout: float) -> None:
+    """Wait until broker.management_port answers GET /api/overview with 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not broker.alive():
+            raise BrokerStartError(f"{broker.name} exited before its management API answered; "
+                                   f"log tail ({broker.log_path}):\n{broker.log_tail()}")
+        if http_api_ok(broker.host, broker.management_port):
+            return
+        time.sleep(0.2)
+    raise BrokerStartError(f"{broker.name}: GET /api/overview on {broker.host}:{broker.management_port} "
+                           f"did not answer 200 within {timeout:.0f}s; log tail ({broker.log_path}):\n"
+                           f"{broker.log_tail()}")
+
+
 def _write_definitions(workdir: str, definitions: dict) -> str:
     path = os.path.join(workdir, "definitions.json")
     with open(path, "w") as f:
@@ -279,13 +309,18 @@ def _rabbitmq_definitions(definitions: dict) -> dict:
 
 def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90.0, *,
                    definitions: Optional[dict] = None, config_lines: Sequence[str] = (),
-                   plugins: Sequence[str] = (), bind: str = "127.0.0.1") -> Broker:
+                   plugins: Sequence[str] = (), bind: str = "127.0.0.1",
+                   management: bool = False) -> Broker:
     """Start a private RabbitMQ node whose state lives under workdir; definitions (a dict in the
     definitions-export format) are loaded at boot, before the AMQP listener opens.
 
     config_lines are appended to rabbitmq.conf (e.g. "listeners.ssl.default = 5671"), plugins
     are enabled (e.g. "rabbitmq_auth_mechanism_ssl"), and bind is the AMQP listener's address
-    ("0.0.0.0" for every interface)."""
+    ("0.0.0.0" for every interface).
+
+    management=True also enables rabbitmq_management and rabbitmq_prometheus on free loopback
+    ports (broker.management_port, broker.prometheus_port; None otherwise) and returns only once
+    GET /api/overview answers 200."""
     server = os.path.join(RABBITMQ_SBIN, "rabbitmq-server")
     if not os.path.exists(server):
         found = shutil.which("rabbitmq-server")
@@ -303,7 +338,11 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
 
     workdir = os.path.abspath(workdir)
     os.makedirs(workdir, exist_ok=True)
-    amqp_port, dist_port, epmd_port = (_free_ports(3) if port is None else [port] + _free_ports(2))
+    amqp_port, dist_port, epmd_port, mgmt_port, prom_port = (
+        _free_ports(5) if port is None else [port] + _free_ports(4))
+    if management:
+        plugins = [*plugins, *(p for p in ("rabbitmq_management", "rabbitmq_prometheus")
+                               if p not in plugins)]
     node = f"warren-conf-{os.getpid()}-{amqp_port}@localhost"
     mnesia = os.path.join(workdir, "mnesia")
     logs = os.path.join(workdir, "log")
@@ -321,6 +360,11 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
             "vm_memory_high_watermark.relative = 0.8\n")
         if definitions is not None:
             f.write(f"load_definitions = {_write_definitions(workdir, _rabbitmq_definitions(definitions))}\n")
+        if management:
+            f.write(f"management.tcp.port = {mgmt_port}\n"
+                    "management.tcp.ip = 127.0.0.1\n"
+                    f"prometheus.tcp.port = {prom_port}\n"
+                    "prometheus.tcp.ip = 127.0.0.1\n")
         for line in config_lines:
             f.write(line + "\n")
     enabled_plugins = os.path.join(workdir, "enabled_plugins")
@@ -388,8 +432,13 @@ def start_rabbitmq(workdir: str, port: Optional[int] = None, timeout: float = 90
     broker = Broker("rabbitmq", host, amqp_port, proc, workdir,
                     log_path=os.path.join(logs, f"{node}.log"), helpers=[epmd_proc],
                     node=node, env=env)
+    if management:
+        broker.management_port, broker.prometheus_port = mgmt_port, prom_port
     try:
+        started = time.monotonic()
         _wait_ready(proc, host, amqp_port, timeout, log_path, "rabbitmq-server")
+        if management:
+            _wait_http(broker, max(10.0, timeout - (time.monotonic() - started)))
     except BaseException as e:
         broker.stop(grace=5)
         if isinstance(e, BrokerStartError):
@@ -413,13 +462,18 @@ def warren_binary() -> Optional[str]:
 def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str] = None,
                  extra_args: Sequence[str] = (), timeout: float = 30.0, *,
                  definitions: Optional[dict] = None, config_lines: Sequence[str] = (),
-                 bind: str = "127.0.0.1") -> Broker:
+                 bind: str = "127.0.0.1", management: bool = False) -> Broker:
     """Start warren-server with its data under workdir; definitions (a dict in the
     definitions-export format) are written to a file loaded with --import-definitions.
 
     config_lines (rabbitmq.conf syntax, the same keys as for RabbitMQ) are written to
     warren.conf and passed with --config; --port and --bind (bind: the AMQP listener's address)
-    override its listeners.tcp.default."""
+    override its listeners.tcp.default.
+
+    Warren's management (HTTP API) and Prometheus listeners are on by default (15672, 15692), so
+    they are always moved to free ports with --management-port/--prometheus-port
+    (broker.management_port, broker.prometheus_port); management=True also waits until
+    GET /api/overview answers 200."""
     binary = binary or warren_binary()
     if binary is None:
         raise BrokerStartError("warren-server binary not found (set WARREN_SERVER or build it)")
@@ -428,9 +482,11 @@ def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str]
     data = os.path.join(workdir, "data")
     os.makedirs(data, exist_ok=True)
     port = port or free_port()
+    mgmt_port, prom_port = _free_ports(2)
     log_path = os.path.join(workdir, "warren.log")
     logf = open(log_path, "ab")
-    cmd = [binary, "--port", str(port), "--bind", bind, "--data-dir", data, *extra_args]
+    cmd = [binary, "--port", str(port), "--bind", bind, "--data-dir", data,
+           "--management-port", str(mgmt_port), "--prometheus-port", str(prom_port), *extra_args]
     if config_lines:
         conf = os.path.join(workdir, "warren.conf")
         with open(conf, "w") as f:
@@ -456,21 +512,27 @@ def start_warren(workdir: str, port: Optional[int] = None, binary: Optional[str]
     threading.Thread(target=pump, name=f"warren-log-{port}", daemon=True).start()
     host = "127.0.0.1" if bind in ("0.0.0.0", "127.0.0.1") else bind
     broker = Broker("warren", host, port, proc, workdir, log_path=log_path)
+    broker.management_port, broker.prometheus_port = mgmt_port, prom_port
     try:
+        started = time.monotonic()
         _wait_ready(proc, host, port, timeout, log_path, "warren-server", ready)
+        if management:
+            _wait_http(broker, max(5.0, timeout - (time.monotonic() - started)))
     except BaseException:
         broker.stop(grace=5)
         raise
     return broker
 
 
-if __name__ == "__main__":  # manual smoke test: python3 brokers.py [rabbitmq|warren]
+if __name__ == "__main__":  # manual smoke test: python3 brokers.py [rabbitmq|warren] [--management]
     import sys
     import tempfile
     which = sys.argv[1] if len(sys.argv) > 1 else "rabbitmq"
     d = tempfile.mkdtemp(prefix=f"{which}-")
     t = time.monotonic()
-    b = start_rabbitmq(d) if which == "rabbitmq" else start_warren(d)
-    print(f"{b!r} url={b.url} up in {time.monotonic() - t:.1f}s (workdir {d})")
+    mgmt = "--management" in sys.argv
+    b = start_rabbitmq(d, management=mgmt) if which == "rabbitmq" else start_warren(d, management=mgmt)
+    print(f"{b!r} url={b.url} up in {time.monotonic() - t:.1f}s (workdir {d}) "
+          f"management={b.management_port} prometheus={b.prometheus_port}")
     b.stop()
     print("stopped")

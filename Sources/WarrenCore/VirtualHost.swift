@@ -21,6 +21,13 @@ public final class VirtualHost {
     public var limits = VirtualHostLimits() {
         didSet { definitionsVersion &+= 1 }
     }
+    /// RabbitMQ's vhost metadata: a description and tags, shown by the management API.
+    public var description = "" {
+        didSet { definitionsVersion &+= 1 }
+    }
+    public var tags: [String] = [] {
+        didSet { definitionsVersion &+= 1 }
+    }
     /// Raised on every change to what a definitions export contains (exchanges, queues,
     /// bindings, policies), so the server knows when to save them.
     public internal(set) var definitionsVersion: UInt64 = 0

@@ -21,12 +21,12 @@ enum ConsoleFiles {
         return files
     }()
 
-    static func addRoutes(to router: Router<ManagementContext>) {
+    static func addRoutes(to router: Routes) {
         for (path, name) in [
             ("/", "index.html"), ("/index.html", "index.html"), ("/console.js", "console.js"),
             ("/console.css", "console.css"),
         ] {
-            router.get(RouterPath(path)) { _, _ in
+            router.get(path) { _, _ in
                 guard let file = files[name] else { throw ManagementError.notFound }
                 return Response(
                     status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],

@@ -48,12 +48,14 @@ struct Listing {
         var selected = items
         if let nameFilter {
             if useRegex {
-                guard let regex = try? Regex(nameFilter) else {
+                guard let regex = try? Regex(nameFilter).ignoresCase() else {
                     throw ManagementError.badRequest("invalid regular expression '\(nameFilter)'")
                 }
                 selected = selected.filter { name($0).contains(regex) }
             } else {
-                selected = selected.filter { name($0).contains(nameFilter) }
+                // RabbitMQ's substring filter ignores case.
+                let needle = nameFilter.lowercased()
+                selected = selected.filter { name($0).lowercased().contains(needle) }
             }
         }
         // Names first: the common sort, and the default, without rendering anything.
@@ -65,8 +67,8 @@ struct Listing {
         var rendered: [JSONValue]
         var pageInfo: (number: Int, count: Int)?
         if let page {
-            let pageCount = max(1, (selected.count + pageSize - 1) / pageSize)
-            guard page <= pageCount else {
+            let pageCount = (selected.count + pageSize - 1) / pageSize
+            guard page <= max(1, pageCount) else {
                 throw ManagementError(
                     status: .badRequest, error: "page_out_of_range",
                     reason: "Page out of range, page: \(page) page size: \(pageSize), len: \(selected.count)")
@@ -120,6 +122,15 @@ struct Listing {
         case (.bool(let x)?, .bool(let y)?): return !x && y
         default: return false
         }
+    }
+
+    /// One object, with only the `columns` the request asks for.
+    static func single(_ value: JSONValue, _ request: Request) -> Response {
+        guard let text = request.uri.queryParameters.get("columns"), !text.isEmpty else {
+            return JSONResponse.make(value)
+        }
+        return JSONResponse.make(
+            project(value, text.split(separator: ",").map { $0.split(separator: ".").map(String.init) }))
     }
 
     /// Keeps only the given dotted paths of an object, nested as in the original.

@@ -3,14 +3,14 @@ import WarrenServer
 
 /// `/api/vhosts`, `/api/users`, `/api/permissions` and `/api/topic-permissions`.
 extension ManagementAPI {
-    func addAccessControlRoutes(to router: Router<ManagementContext>) {
+    func addAccessControlRoutes(to router: Routes) {
         addVirtualHostRoutes(to: router)
         addUserRoutes(to: router)
         addPermissionRoutes(to: router)
         addTopicPermissionRoutes(to: router)
     }
 
-    private func addVirtualHostRoutes(to router: Router<ManagementContext>) {
+    private func addVirtualHostRoutes(to router: Routes) {
         router.get("/api/vhosts") { request, context in
             let user = context.user
             let vhosts = try await broker { try await administration.virtualHosts() }.filter {
@@ -21,20 +21,27 @@ extension ManagementAPI {
                 rendering.vhost(vhost, rates: rates[RateKey.vhost(vhost.name)] ?? [:])
             }
         }
-        router.get("/api/vhosts/:vhost") { _, context in
+        router.get("/api/vhosts/:vhost") { request, context in
             let name = try context.parameter("vhost")
-            try context.requireVisible(name)
+            guard context.user.canSee(vhost: name) else {
+                throw ManagementError.notAuthorised("User not authorised to access virtual host")
+            }
             guard
                 let vhost = try await broker({ try await administration.virtualHosts() }).first(where: {
                     $0.name == name
                 })
             else { throw ManagementError.notFound }
-            return JSONResponse.make(rendering.vhost(vhost, rates: rates.rates(RateKey.vhost(name))))
+            return Listing.single(rendering.vhost(vhost, rates: rates.rates(RateKey.vhost(name))), request)
         }
-        router.put("/api/vhosts/:vhost") { _, context in
+        router.put("/api/vhosts/:vhost") { request, context in
             try context.requireAdministrator()
             let name = try context.parameter("vhost")
-            let created = try await broker { try await administration.addVirtualHost(name: name) }
+            let fields = RequestFields(members: try await request.jsonBody(context: context))
+            let tags = fields.members["tags"].map(Self.tags)
+            let created = try await broker {
+                try await administration.addVirtualHost(
+                    name: name, description: fields.string("description"), tags: tags)
+            }
             // As in RabbitMQ's API, whoever creates a vhost gets full permissions in it.
             if created {
                 try await broker {
@@ -65,7 +72,17 @@ extension ManagementAPI {
         }
     }
 
-    private func addUserRoutes(to router: Router<ManagementContext>) {
+    /// Tags as RabbitMQ takes them: a comma-separated string or a list.
+    static func tags(_ value: JSONValue) -> [String] {
+        switch value {
+        case .string(let text):
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case .array(let items): items.compactMap(\.stringValue)
+        default: []
+        }
+    }
+
+    private func addUserRoutes(to router: Routes) {
         router.get("/api/users") { request, context in
             try context.requireAdministrator()
             let users = try await broker { try await administration.users() }
@@ -77,24 +94,18 @@ extension ManagementAPI {
             let users = try await broker { try await administration.users() }.filter { !granted.contains($0.name) }
             return try Listing(request).respond(users, name: \.name, render: rendering.user)
         }
-        router.get("/api/users/:user") { _, context in
+        router.get("/api/users/:user") { request, context in
             try context.requireAdministrator()
             let name = try context.parameter("user")
             guard let user = try await broker({ try await administration.users() }).first(where: { $0.name == name })
             else { throw ManagementError.notFound }
-            return JSONResponse.make(rendering.user(user))
+            return Listing.single(rendering.user(user), request)
         }
         router.put("/api/users/:user") { request, context in
             try context.requireAdministrator()
             let fields = RequestFields(members: try await request.jsonBody(context: context))
             guard let tagsValue = fields.members["tags"] else { throw ManagementError.badRequest("tags_not_present") }
-            let tags: [String]
-            switch tagsValue {
-            case .string(let text):
-                tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            case .array(let items): tags = items.compactMap(\.stringValue)
-            default: throw ManagementError.badRequest("tags must be a string or a list")
-            }
+            let tags = Self.tags(tagsValue)
             let created = try await broker {
                 try await administration.putUser(
                     name: context.parameter("user"), password: fields.string("password"),
@@ -116,13 +127,13 @@ extension ManagementAPI {
         }
     }
 
-    private func addPermissionRoutes(to router: Router<ManagementContext>) {
+    private func addPermissionRoutes(to router: Routes) {
         router.get("/api/permissions") { request, context in
             try context.requireAdministrator()
             let permissions = try await broker { try await administration.permissions() }
             return try Listing(request).respond(permissions, name: \.user, render: rendering.permission)
         }
-        router.get("/api/permissions/:vhost/:user") { _, context in
+        router.get("/api/permissions/:vhost/:user") { request, context in
             try context.requireAdministrator()
             let (vhost, user) = (try context.parameter("vhost"), try context.parameter("user"))
             guard
@@ -130,7 +141,7 @@ extension ManagementAPI {
                     $0.vhost == vhost && $0.user == user
                 })
             else { throw ManagementError.notFound }
-            return JSONResponse.make(rendering.permission(permission))
+            return Listing.single(rendering.permission(permission), request)
         }
         router.put("/api/permissions/:vhost/:user") { request, context in
             try context.requireAdministrator()
@@ -161,7 +172,7 @@ extension ManagementAPI {
         }
     }
 
-    private func addTopicPermissionRoutes(to router: Router<ManagementContext>) {
+    private func addTopicPermissionRoutes(to router: Routes) {
         router.get("/api/topic-permissions") { request, context in
             try context.requireAdministrator()
             let permissions = try await broker { try await administration.topicPermissions() }

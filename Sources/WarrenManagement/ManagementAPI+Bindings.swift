@@ -3,11 +3,11 @@ import WarrenServer
 
 /// `/api/bindings[/{vhost}]` and `/api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]`.
 extension ManagementAPI {
-    func addBindingRoutes(to router: Router<ManagementContext>) {
+    func addBindingRoutes(to router: Routes) {
         router.get("/api/bindings") { request, context in
             let user = context.user
             let bindings = try await broker { try await administration.bindings() }.filter {
-                user.canSee(vhost: $0.vhost)
+                user.canSeeObjects(in: $0.vhost)
             }
             return try Listing(request).respond(bindings, name: \.source, render: rendering.binding)
         }
@@ -19,7 +19,7 @@ extension ManagementAPI {
         }
         for (letter, isQueue) in [("q", true), ("e", false)] {
             let path = "/api/bindings/:vhost/e/:source/\(letter)/:destination"
-            router.get(RouterPath(path)) { request, context in
+            router.get(path) { request, context in
                 let (vhost, source, destination) = try bindingParameters(context)
                 try context.requireVisible(vhost)
                 let bindings = try await broker { try await administration.bindings(vhost: vhost) }.filter {
@@ -28,7 +28,7 @@ extension ManagementAPI {
                 }
                 return try Listing(request).respond(bindings, name: \.routingKey, render: rendering.binding)
             }
-            router.post(RouterPath(path)) { request, context in
+            router.post(path) { request, context in
                 let (vhost, source, destination) = try bindingParameters(context)
                 try context.requireAccess(to: vhost)
                 if source.isEmpty { throw ManagementError.notAuthorised("Access refused.") }
@@ -44,7 +44,7 @@ extension ManagementAPI {
                 response.headers[.location] = "\(BindingPropertiesKey.quote(destination))/\(key)"
                 return response
             }
-            router.get(RouterPath(path + "/:props")) { _, context in
+            router.get(path + "/:props") { request, context in
                 let (vhost, source, destination) = try bindingParameters(context)
                 try context.requireVisible(vhost)
                 let key = try context.parameter("props")
@@ -54,9 +54,9 @@ extension ManagementAPI {
                             && ($0.destinationType == "queue") == isQueue && $0.propertiesKey == key
                     })
                 else { throw ManagementError.notFound }
-                return JSONResponse.make(rendering.binding(binding))
+                return Listing.single(rendering.binding(binding), request)
             }
-            router.delete(RouterPath(path + "/:props")) { _, context in
+            router.delete(path + "/:props") { _, context in
                 let (vhost, source, destination) = try bindingParameters(context)
                 try context.requireAccess(to: vhost)
                 let key = try context.parameter("props")

@@ -4,7 +4,7 @@ import WarrenServer
 
 /// `/api/connections` (+ closing one), `/api/channels`, `/api/consumers`, and their per-vhost lists.
 extension ManagementAPI {
-    func addConnectionRoutes(to router: Router<ManagementContext>) {
+    func addConnectionRoutes(to router: Routes) {
         router.get("/api/connections") { request, context in
             try await listConnections(request, context, vhost: nil)
         }
@@ -13,9 +13,9 @@ extension ManagementAPI {
             try context.requireVisible(vhost)
             return try await listConnections(request, context, vhost: vhost)
         }
-        router.get("/api/connections/:name") { _, context in
+        router.get("/api/connections/:name") { request, context in
             let connection = try await connection(named: context.parameter("name"), context)
-            return JSONResponse.make(rendering.connection(connection))
+            return Listing.single(rendering.connection(connection), request)
         }
         router.delete("/api/connections/:name") { request, context in
             let connection = try await connection(named: context.parameter("name"), context)
@@ -46,7 +46,7 @@ extension ManagementAPI {
             }
             return try respond(channels, request)
         }
-        router.get("/api/channels/:name") { _, context in
+        router.get("/api/channels/:name") { request, context in
             let name = try context.parameter("name")
             let user = context.user
             guard
@@ -54,12 +54,12 @@ extension ManagementAPI {
                     $0.name == name && (user.isMonitoring || $0.connection.user == user.name)
                 })
             else { throw ManagementError.notFound }
-            return JSONResponse.make(rendering.channel(channel, rates: rates.rates(RateKey.channel(name))))
+            return Listing.single(rendering.channel(channel, rates: rates.rates(RateKey.channel(name))), request)
         }
         router.get("/api/consumers") { request, context in
             let user = context.user
             let consumers = try await broker { try await administration.consumers() }.filter {
-                user.canSee(vhost: $0.vhost)
+                user.canSeeObjects(in: $0.vhost)
             }
             return try Listing(request).respond(consumers, name: \.tag, render: rendering.consumer)
         }

@@ -4,7 +4,7 @@ import WarrenServer
 
 /// `/api/definitions[/{vhost}]`: RabbitMQ's export (GET) and import (POST).
 extension ManagementAPI {
-    func addDefinitionRoutes(to router: Router<ManagementContext>) {
+    func addDefinitionRoutes(to router: Routes) {
         router.get("/api/definitions") { _, context in
             try context.requireAdministrator()
             var document = try await broker { try await administration.exportDefinitions() }

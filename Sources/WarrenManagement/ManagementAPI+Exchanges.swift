@@ -4,7 +4,7 @@ import WarrenServer
 
 /// `/api/exchanges[/{vhost}[/{name}]]`, publishing, and an exchange's bindings.
 extension ManagementAPI {
-    func addExchangeRoutes(to router: Router<ManagementContext>) {
+    func addExchangeRoutes(to router: Routes) {
         router.get("/api/exchanges") { request, context in
             try await listExchanges(request, context, vhost: nil)
         }
@@ -13,12 +13,13 @@ extension ManagementAPI {
             try context.requireVisible(vhost)
             return try await listExchanges(request, context, vhost: vhost)
         }
-        router.get("/api/exchanges/:vhost/:name") { _, context in
+        router.get("/api/exchanges/:vhost/:name") { request, context in
             let vhost = try context.parameter("vhost")
             try context.requireVisible(vhost)
             let name = try exchangeName(context)
             let exchange = try await broker { try await administration.exchange(vhost: vhost, name: name) }
-            return JSONResponse.make(rendering.exchange(exchange, rates: rates.rates(RateKey.exchange(vhost, name))))
+            return Listing.single(
+                rendering.exchange(exchange, rates: rates.rates(RateKey.exchange(vhost, name))), request)
         }
         router.put("/api/exchanges/:vhost/:name") { request, context in
             let vhost = try context.parameter("vhost")
@@ -30,7 +31,7 @@ extension ManagementAPI {
             let created = try await broker {
                 try await administration.declareExchange(
                     vhost: vhost, name: name, type: fields.string("type") ?? "direct",
-                    durable: fields.bool("durable", default: true),
+                    durable: fields.bool("durable", default: false),
                     autoDelete: fields.bool("auto_delete", default: false),
                     isInternal: fields.bool("internal", default: false), arguments: fields.object("arguments"),
                     user: context.user.name)
@@ -97,7 +98,7 @@ extension ManagementAPI {
         let listing = try Listing(request)
         let user = context.user
         let exchanges = try await broker { try await administration.exchanges(vhost: vhost) }.filter {
-            user.canSee(vhost: $0.vhost)
+            user.canSeeObjects(in: $0.vhost)
         }
         let rates = self.rates.all()
         return try listing.respond(exchanges, name: \.name) { exchange in

@@ -4,9 +4,9 @@ import WarrenServer
 /// `/api/health/checks/...` and `/api/aliveness-test/{vhost}`: RabbitMQ's health checks, 200
 /// with `{"status":"ok"}` or 503 with `{"status":"failed", ...}`.
 extension ManagementAPI {
-    func addHealthRoutes(to router: Router<ManagementContext>) {
+    func addHealthRoutes(to router: Routes) {
         for path in ["/api/health/checks/alarms", "/api/health/checks/local-alarms"] {
-            router.get(RouterPath(path)) { _, _ in
+            router.get(path) { _, _ in
                 let alarms = try await broker { try await administration.alarms() }
                 guard !alarms.isEmpty else { return JSONResponse.make(["status": "ok"]) }
                 return JSONResponse.make(
@@ -37,6 +37,8 @@ extension ManagementAPI {
             let vhost = try context.parameter("vhost")
             try context.requireAccess(to: vhost)
             let user = context.user.name
+            guard try await broker({ try await administration.virtualHosts() }).contains(where: { $0.name == vhost })
+            else { throw ManagementError.notFound }
             // RabbitMQ's test: a queue named aliveness-test, one message through it.
             _ = try await broker {
                 try await administration.declareQueue(

@@ -8,8 +8,8 @@ extension ManagementAPI {
     /// which fields and endpoints exist.
     static let compatibleRabbitMQVersion = "3.10.8"
 
-    func addOverviewRoutes(to router: Router<ManagementContext>) {
-        router.get("/api/overview") { _, context in
+    func addOverviewRoutes(to router: Routes) {
+        router.get("/api/overview") { request, context in
             let overview = try await broker { try await administration.overview() }
             let rates = self.rates.rates(RateKey.overview)
             var messageStats = Rendering.withDetails(
@@ -21,31 +21,32 @@ extension ManagementAPI {
                     "messages_ready": Int64(overview.messagesReady),
                     "messages_unacknowledged": Int64(overview.messagesUnacknowledged),
                 ], rates: rates)
-            return JSONResponse.make([
-                "management_version": .string(Self.compatibleRabbitMQVersion),
-                "rabbitmq_version": .string(Self.compatibleRabbitMQVersion),
-                "product_name": "Warren", "product_version": .string(WarrenVersion.current),
-                "cluster_name": .string(node), "node": .string(node), "rates_mode": "basic",
-                "disable_stats": false, "enable_queue_totals": false, "statistics_db_event_queue": 0,
-                "exchange_types": .array(
-                    ["direct", "fanout", "headers", "topic", "x-delayed-message"].map {
-                        ["name": .string($0), "description": .string("AMQP \($0) exchange"), "enabled": true]
-                    }),
-                "message_stats": .object(messageStats), "queue_totals": .object(queueTotals),
-                "object_totals": [
-                    "connections": .count(overview.connections), "channels": .count(overview.channels),
-                    "consumers": .count(overview.consumers), "queues": .count(overview.queues),
-                    "exchanges": .count(overview.exchanges),
-                ],
-                "listeners": .array(listeners().map(listenerJSON)),
-                "contexts": .array(
-                    listeners().filter { $0.protocol.hasPrefix("http") }.map {
-                        [
-                            "node": .string(node), "description": "Warren Management", "path": "/",
-                            "ip": .string($0.ip), "port": .string(String($0.port)),
-                        ]
-                    }),
-            ])
+            return Listing.single(
+                [
+                    "management_version": .string(Self.compatibleRabbitMQVersion),
+                    "rabbitmq_version": .string(Self.compatibleRabbitMQVersion),
+                    "product_name": "Warren", "product_version": .string(WarrenVersion.current),
+                    "cluster_name": .string(node), "node": .string(node), "rates_mode": "basic",
+                    "disable_stats": false, "enable_queue_totals": false, "statistics_db_event_queue": 0,
+                    "exchange_types": .array(
+                        ["direct", "fanout", "headers", "topic", "x-delayed-message"].map {
+                            ["name": .string($0), "description": .string("AMQP \($0) exchange"), "enabled": true]
+                        }),
+                    "message_stats": .object(messageStats), "queue_totals": .object(queueTotals),
+                    "object_totals": [
+                        "connections": .count(overview.connections), "channels": .count(overview.channels),
+                        "consumers": .count(overview.consumers), "queues": .count(overview.queues),
+                        "exchanges": .count(overview.exchanges),
+                    ],
+                    "listeners": .array(listeners().map(listenerJSON)),
+                    "contexts": .array(
+                        listeners().filter { $0.protocol.hasPrefix("http") }.map {
+                            [
+                                "node": .string(node), "description": "Warren Management", "path": "/",
+                                "ip": .string($0.ip), "port": .string(String($0.port)),
+                            ]
+                        }),
+                ], request)
         }
         router.get("/api/nodes") { _, context in
             try context.requireMonitoring()
@@ -77,31 +78,18 @@ extension ManagementAPI {
     }
 
     private func nodeJSON() async throws -> JSONValue {
-        let alarms = try await broker { try await administration.alarms() }
-        let usage = NodeUsage.sample()
+        let resources = try await broker { try await administration.nodeResources() }
+        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         return [
             "name": .string(node), "type": "disc", "running": true, "being_drained": false,
             "os_pid": .string(String(ProcessInfo.processInfo.processIdentifier)),
-            "mem_used": .count(usage.residentBytes), "mem_alarm": .bool(alarms.contains("memory")),
-            "disk_free_alarm": .bool(alarms.contains("disk")), "fd_used": .count(usage.openFiles),
+            "mem_used": .count(resources.memoryUsed), "mem_limit": .count(resources.memoryLimit),
+            "mem_alarm": .bool(resources.alarms.contains("memory")), "disk_free": .count(resources.diskFree),
+            "disk_free_limit": .count(resources.diskFreeLimit),
+            "disk_free_alarm": .bool(resources.alarms.contains("disk")), "fd_used": .count(openFiles),
             "processors": .count(ProcessInfo.processInfo.activeProcessorCount),
             "uptime": .count(Int64(Date().timeIntervalSince(startedAt) * 1000)), "partitions": [],
             "applications": [], "contexts": [], "run_queue": 0,
         ]
-    }
-}
-
-/// What `/api/nodes` reports of the process: resident memory and open files, from /proc.
-enum NodeUsage {
-    static func sample() -> (residentBytes: Int, openFiles: Int) {
-        var resident = 0
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        {
-            resident = kilobytes * 1024
-        }
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        return (resident, files)
     }
 }

@@ -3,17 +3,17 @@ import WarrenServer
 
 /// `/api/policies[/{vhost}[/{name}]]` and `/api/operator-policies[/{vhost}[/{name}]]`.
 extension ManagementAPI {
-    func addPolicyRoutes(to router: Router<ManagementContext>) {
+    func addPolicyRoutes(to router: Routes) {
         for (prefix, isOperator) in [("/api/policies", false), ("/api/operator-policies", true)] {
-            router.get(RouterPath(prefix)) { request, context in
+            router.get(prefix) { request, context in
                 try await listPolicies(request, context, vhost: nil, isOperator: isOperator)
             }
-            router.get(RouterPath(prefix + "/:vhost")) { request, context in
+            router.get(prefix + "/:vhost") { request, context in
                 let vhost = try context.parameter("vhost")
                 try context.requireVisible(vhost)
                 return try await listPolicies(request, context, vhost: vhost, isOperator: isOperator)
             }
-            router.get(RouterPath(prefix + "/:vhost/:name")) { _, context in
+            router.get(prefix + "/:vhost/:name") { request, context in
                 let (vhost, name) = (try context.parameter("vhost"), try context.parameter("name"))
                 try context.requireVisible(vhost)
                 if isOperator { try context.requireAdministrator() }
@@ -21,9 +21,9 @@ extension ManagementAPI {
                     let policy = try await broker({ try await administration.policies(operator: isOperator) }).first(
                         where: { $0.vhost == vhost && $0.name == name })
                 else { throw ManagementError.notFound }
-                return JSONResponse.make(rendering.policy(policy))
+                return Listing.single(rendering.policy(policy), request)
             }
-            router.put(RouterPath(prefix + "/:vhost/:name")) { request, context in
+            router.put(prefix + "/:vhost/:name") { request, context in
                 let (vhost, name) = (try context.parameter("vhost"), try context.parameter("name"))
                 if isOperator { try context.requireAdministrator() } else { try context.requirePolicymaker(vhost) }
                 let fields = RequestFields(members: try await request.jsonBody(context: context))
@@ -41,7 +41,7 @@ extension ManagementAPI {
                 }
                 return JSONResponse.created(!existed)
             }
-            router.delete(RouterPath(prefix + "/:vhost/:name")) { _, context in
+            router.delete(prefix + "/:vhost/:name") { _, context in
                 let vhost = try context.parameter("vhost")
                 if isOperator { try context.requireAdministrator() } else { try context.requirePolicymaker(vhost) }
                 try await broker {
@@ -59,7 +59,7 @@ extension ManagementAPI {
         if isOperator { try context.requireAdministrator() }
         let user = context.user
         let policies = try await broker { try await administration.policies(operator: isOperator) }.filter {
-            (vhost == nil || $0.vhost == vhost) && user.canSee(vhost: $0.vhost)
+            (vhost == nil || $0.vhost == vhost) && user.canSeeObjects(in: $0.vhost)
         }
         return try Listing(request).respond(policies, name: \.name, render: rendering.policy)
     }

@@ -4,7 +4,7 @@ import WarrenServer
 
 /// `/api/queues[/{vhost}[/{name}]]`, purge (`/contents`), get (`/get`) and a queue's bindings.
 extension ManagementAPI {
-    func addQueueRoutes(to router: Router<ManagementContext>) {
+    func addQueueRoutes(to router: Routes) {
         router.get("/api/queues") { request, context in
             try await listQueues(request, context, vhost: nil)
         }
@@ -13,13 +13,21 @@ extension ManagementAPI {
             try context.requireVisible(vhost)
             return try await listQueues(request, context, vhost: vhost)
         }
-        router.get("/api/queues/:vhost/:name") { _, context in
+        router.get("/api/queues/:vhost/:name") { request, context in
             let vhost = try context.parameter("vhost")
             try context.requireVisible(vhost)
             let queue = try await broker {
                 try await administration.queue(vhost: vhost, name: context.parameter("name"))
             }
-            return JSONResponse.make(rendering.queue(queue, rates: rates.rates(RateKey.queue(vhost, queue.name))))
+            let consumers = try await broker { try await administration.consumers(vhost: vhost) }.filter {
+                $0.queue == queue.name
+            }
+            var rendered = rendering.queue(queue, rates: rates.rates(RateKey.queue(vhost, queue.name)))
+            if case .object(var members) = rendered {
+                members["consumer_details"] = .array(consumers.map(rendering.consumer))
+                rendered = .object(members)
+            }
+            return Listing.single(rendered, request)
         }
         router.put("/api/queues/:vhost/:name") { request, context in
             let vhost = try context.parameter("vhost")
@@ -27,7 +35,7 @@ extension ManagementAPI {
             let fields = RequestFields(members: try await request.jsonBody(context: context))
             let created = try await broker {
                 try await administration.declareQueue(
-                    vhost: vhost, name: context.parameter("name"), durable: fields.bool("durable", default: true),
+                    vhost: vhost, name: context.parameter("name"), durable: fields.bool("durable", default: false),
                     autoDelete: fields.bool("auto_delete", default: false), arguments: fields.object("arguments"),
                     user: context.user.name)
             }
@@ -74,7 +82,7 @@ extension ManagementAPI {
         let listing = try Listing(request)
         let user = context.user
         let queues = try await broker { try await administration.queues(vhost: vhost) }.filter {
-            user.canSee(vhost: $0.vhost)
+            user.canSeeObjects(in: $0.vhost)
         }
         let rates = self.rates.all()
         return try listing.respond(queues, name: \.name) { queue in

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import WarrenServer
@@ -38,8 +39,8 @@ public struct ManagementAPI: Sendable {
     var node: String { rendering.node }
 
     /// Every route, on a router whose responder ``ManagementResponder`` wraps.
-    func router() -> Router<ManagementContext> {
-        let router = Router(context: ManagementContext.self)
+    func routes() -> Routes {
+        let router = Routes()
         addOverviewRoutes(to: router)
         addQueueRoutes(to: router)
         addExchangeRoutes(to: router)
@@ -51,6 +52,13 @@ public struct ManagementAPI: Sendable {
         addHealthRoutes(to: router)
         ConsoleFiles.addRoutes(to: router)
         return router
+    }
+
+    /// The whole API: routes behind authentication and RabbitMQ-shaped errors.
+    func responder() -> some HTTPResponder<ManagementContext> {
+        let routes = routes()
+        return ManagementResponder(
+            inner: routes.router.buildResponder(), routes: routes.table, administration: administration)
     }
 
     /// Runs a broker call, turning its errors into the API's.
@@ -67,24 +75,45 @@ public struct ManagementAPI: Sendable {
 /// including routes that do not exist.
 struct ManagementResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ManagementContext {
     let inner: Inner
+    let routes: RouteTable
     let administration: BrokerAdministration
 
     func respond(to request: Request, context: ManagementContext) async throws -> Response {
+        var response = try await route(request, context)
+        // The console runs only its own scripts and styles, and never inside another page.
+        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        return response
+    }
+
+    private func route(_ request: Request, _ context: ManagementContext) async throws -> Response {
         var context = context
         do {
             if request.uri.path.hasPrefix("/api/") {
                 context.user = try await authenticate(request)
             }
-            return try await inner.respond(to: request, context: context)
+            let response = try await inner.respond(to: request, context: context)
+            guard response.status == .notFound, response.headers[.contentType] == nil else { return response }
+            return notFound(request)
+        } catch let error as HTTPError where error.status == .notFound {
+            return notFound(request)
         } catch let error as ManagementError {
             return error.response
         } catch let error as AdministrationError {
             return ManagementError(error).response
-        } catch let error as HTTPError where error.status == .notFound {
-            return ManagementError.notFound.response
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return ManagementError(status: .contentTooLarge, error: "bad_request", reason: "request too large").response
         }
+    }
+
+    /// No route: 405 with `allow` when the path exists for other methods, else RabbitMQ's 404.
+    private func notFound(_ request: Request) -> Response {
+        let methods = routes.methods(matching: request.uri.path)
+        guard !methods.isEmpty else { return ManagementError.notFound.response }
+        var allowed = methods.map(\.rawValue)
+        if methods.contains(.get) { allowed.append("HEAD") }
+        allowed.append("OPTIONS")
+        return Response(status: .methodNotAllowed, headers: [.allow: allowed.sorted().joined(separator: ", ")])
     }
 
     /// HTTP basic auth against the broker's users; a user without a management tag is refused

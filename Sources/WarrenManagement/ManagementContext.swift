@@ -37,15 +37,15 @@ public struct ManagementContext: RequestContext {
         }
     }
 
+    /// The vhost's queues, exchanges, bindings, consumers or policies may be read.
     func requireVisible(_ vhost: String) throws {
-        guard user.canSee(vhost: vhost) else {
+        guard user.canSeeObjects(in: vhost) else {
             throw ManagementError.notAuthorised("User not authorised to access virtual host")
         }
     }
 
     func requirePolicymaker(_ vhost: String) throws {
-        guard user.isPolicymaker else { throw ManagementError.notAuthorised("Not policymaker user") }
-        guard user.isAdministrator || user.virtualHosts.contains(vhost) else {
+        guard user.isAdministrator || (user.isPolicymaker && user.virtualHosts.contains(vhost)) else {
             throw ManagementError.notAuthorised("User not authorised to access object")
         }
     }

@@ -34,6 +34,7 @@ extension ManagementError {
     init(_ error: AdministrationError) {
         switch error {
         case .notFound: self = .notFound
+        case .missing(let reason): self = ManagementError(status: .notFound, error: "not_found", reason: reason)
         case .badRequest(let reason): self = .badRequest(reason)
         case .notAuthorised(let reason): self = .notAuthorised(reason)
         }

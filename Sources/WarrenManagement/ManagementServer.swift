@@ -46,7 +46,7 @@ public final class ManagementServer: Sendable {
             ]
         }
         let managementApp = Application(
-            responder: ManagementResponder(inner: api.router().buildResponder(), administration: administration),
+            responder: api.responder(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in boundPorts.bound(management: channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -26,7 +26,7 @@ struct Rendering: Sendable {
             "arguments": queue.arguments, "node": .string(node), "type": "classic", "state": "running",
             "consumers": .count(queue.consumers), "policy": .optional(queue.policy),
             "operator_policy": .optional(queue.operatorPolicy), "exclusive_consumer_tag": .null,
-            "single_active_consumer_tag": .null, "effective_policy_definition": .object([:]),
+            "single_active_consumer_tag": .null, "effective_policy_definition": queue.effectivePolicyDefinition,
             "owner_pid_details": queue.owner.map { ["name": .string($0)] } ?? .null,
             "message_stats": .object(
                 Self.withDetails(
@@ -125,8 +125,9 @@ struct Rendering: Sendable {
 
     func vhost(_ vhost: VirtualHostSnapshot, rates: [String: Double]) -> JSONValue {
         var members: [String: JSONValue] = [
-            "name": .string(vhost.name), "description": vhost.name == "/" ? "Default virtual host" : "",
-            "tags": [], "metadata": ["description": vhost.name == "/" ? "Default virtual host" : "", "tags": []],
+            "name": .string(vhost.name), "description": .string(vhost.description),
+            "tags": .array(vhost.tags.map(JSONValue.string)),
+            "metadata": ["description": .string(vhost.description), "tags": .array(vhost.tags.map(JSONValue.string))],
             "tracing": false, "default_queue_type": "undefined", "cluster_state": .object([node: "running"]),
         ]
         let counts: [String: Int64] = [

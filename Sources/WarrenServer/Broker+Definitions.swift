@@ -9,8 +9,10 @@ extension Broker {
         for entry in definitions.users ?? [] {
             accessControl.putUser(try user(entry))
         }
-        for entry in definitions.vhosts ?? [] where vhosts[entry.name] == nil {
-            addVirtualHost(named: entry.name)
+        for entry in definitions.vhosts ?? [] {
+            if vhosts[entry.name] == nil { addVirtualHost(named: entry.name) }
+            if let description = entry.description { vhosts[entry.name]?.description = description }
+            if let tags = entry.tags { vhosts[entry.name]?.tags = tags.names }
         }
         for entry in definitions.permissions ?? [] {
             _ = try virtualHost(entry.vhost, for: "permissions of user '\(entry.user)'")

@@ -30,6 +30,8 @@ final class Broker {
     /// deadlines are stamped with, without reading the clock once per message.
     private(set) var now: UInt64
     private let clock = MonotonicClock()
+    /// The latest resource sample (once a second), for the management API's node view.
+    private(set) var lastUsage: ResourceUsage?
     /// The resource alarms in effect; while any is, connections that publish are blocked.
     private(set) var alarms: Set<ResourceAlarm> = []
     /// The message counts of channels that have closed, so the broker-wide totals (the
@@ -108,7 +110,10 @@ final class Broker {
 
     /// RabbitMQ's first start: the default vhost.
     func seedDefaultVirtualHost() {
-        if vhosts[settings.defaultVirtualHost] == nil { addVirtualHost(named: settings.defaultVirtualHost) }
+        if vhosts[settings.defaultVirtualHost] == nil {
+            addVirtualHost(named: settings.defaultVirtualHost)
+            vhosts[settings.defaultVirtualHost]?.description = "Default virtual host"
+        }
     }
 
     /// The default user, with every permission in the default vhost, when no user exists: on
@@ -163,6 +168,7 @@ final class Broker {
     func tick() {
         refreshClock()
         let usage = ResourceUsage.sample(directory: settings.dataDirectory)
+        lastUsage = usage
         setAlarms(usage.alarms(watermark: settings.memoryHighWatermark, diskFreeLimit: settings.diskFreeLimit))
         for connection in connections.values {
             connection.checkConsumerTimeouts(now: now)

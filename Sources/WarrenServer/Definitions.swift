@@ -7,6 +7,8 @@ import WarrenCore
 public struct Definitions: Decodable, Sendable {
     public struct VirtualHostEntry: Decodable, Sendable {
         public var name: String
+        public var description: String?
+        public var tags: Tags?
     }
 
     public struct PolicyEntry: Decodable, Sendable {

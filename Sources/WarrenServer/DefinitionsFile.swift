@@ -65,7 +65,8 @@ final class DefinitionsFile {
     /// /api/definitions`), or one vhost's without the broker-wide sections and without the
     /// `vhost` keys (`GET /api/definitions/{vhost}`), as RabbitMQ shapes them.
     static func exportDocument(_ broker: Broker, vhost: String? = nil) throws -> JSONValue {
-        var document = try JSONDecoder().decode(JSONValue.self, from: export(broker, vhost: vhost))
+        var document = try JSONDecoder().decode(
+            JSONValue.self, from: export(broker, vhost: vhost, includeTransient: true))
         guard vhost != nil, case .object(var members) = document else { return document }
         for key in ["users", "vhosts", "permissions", "topic_permissions", "product_name", "product_version"] {
             members[key] = nil
@@ -84,7 +85,10 @@ final class DefinitionsFile {
     }
 
     /// The export, as `GET /api/definitions` shapes it (only `vhost`'s objects, when given).
-    static func export(_ broker: Broker, vhost only: String? = nil) throws -> Data {
+    ///
+    /// The data directory's copy keeps only what survives a restart; the API's export, as
+    /// RabbitMQ's, also lists transient (non-exclusive) queues, exchanges and their bindings.
+    static func export(_ broker: Broker, vhost only: String? = nil, includeTransient: Bool = false) throws -> Data {
         var vhosts: [[String: Any]] = []
         var policies: [[String: Any]] = []
         var operatorPolicies: [[String: Any]] = []
@@ -93,7 +97,7 @@ final class DefinitionsFile {
         var bindings: [[String: Any]] = []
         var parameters: [[String: Any]] = []
         for vhost in broker.vhosts.values.sorted(by: { $0.name < $1.name }) where only == nil || vhost.name == only {
-            vhosts.append(["name": vhost.name])
+            vhosts.append(["name": vhost.name, "description": vhost.description, "tags": vhost.tags])
             var limits: [String: Any] = [:]
             if let limit = vhost.limits.maxConnections { limits["max-connections"] = limit }
             if let limit = vhost.limits.maxQueues { limits["max-queues"] = limit }
@@ -103,29 +107,32 @@ final class DefinitionsFile {
             policies += vhost.policies.values.sorted { $0.name < $1.name }.map(policyJSON)
             operatorPolicies += vhost.operatorPolicies.values.sorted { $0.name < $1.name }.map(policyJSON)
             for exchange in vhost.exchanges.values.sorted(by: { $0.name < $1.name })
-            where exchange.durable && !exchange.isDefault && !exchange.name.hasPrefix("amq.") {
+            where (exchange.durable || includeTransient) && !exchange.isDefault && !exchange.name.hasPrefix("amq.") {
                 exchanges.append([
                     "name": exchange.name, "vhost": vhost.name, "type": exchange.typeName,
-                    "durable": true, "auto_delete": exchange.autoDelete, "internal": exchange.isInternal,
+                    "durable": exchange.durable, "auto_delete": exchange.autoDelete, "internal": exchange.isInternal,
                     "arguments": json(exchange.arguments),
                 ])
             }
-            for queue in vhost.queues.values.sorted(by: { $0.name < $1.name }) where queue.isSaved {
+            func listed(_ queue: Queue) -> Bool {
+                queue.isSaved || (includeTransient && queue.exclusiveOwner == nil)
+            }
+            for queue in vhost.queues.values.sorted(by: { $0.name < $1.name }) where listed(queue) {
                 queues.append([
-                    "name": queue.name, "vhost": vhost.name, "durable": true, "auto_delete": queue.autoDelete,
+                    "name": queue.name, "vhost": vhost.name, "durable": queue.durable, "auto_delete": queue.autoDelete,
                     "arguments": json(queue.arguments),
                 ])
             }
             for source in vhost.exchanges.values.sorted(by: { $0.name < $1.name })
-            where source.durable && !source.isDefault {
+            where (source.durable || includeTransient) && !source.isDefault {
                 for binding in source.bindings {
                     let destination: (name: String, type: String)
                     switch binding.destination {
                     case .queue(let queue):
-                        guard queue.isSaved else { continue }
+                        guard listed(queue) else { continue }
                         destination = (queue.name, "queue")
                     case .exchange(let target):
-                        guard target.durable else { continue }
+                        guard target.durable || includeTransient else { continue }
                         destination = (target.name, "exchange")
                     }
                     bindings.append([

@@ -13,8 +13,10 @@ struct Status: ClientCommand {
         let alarms = try await currentAlarms(client)
         var status: [String: Any] = [
             "node": overview["node"] ?? "", "product_name": overview["product_name"] ?? "",
-            "product_version": overview["product_version"] ?? "", "rabbitmq_version": overview["rabbitmq_version"] ?? "",
-            "alarms": alarms, "listeners": overview["listeners"] ?? [], "object_totals": overview["object_totals"] ?? [:],
+            "product_version": overview["product_version"] ?? "",
+            "rabbitmq_version": overview["rabbitmq_version"] ?? "",
+            "alarms": alarms, "listeners": overview["listeners"] ?? [],
+            "object_totals": overview["object_totals"] ?? [:],
         ]
         for key in ["mem_used", "fd_used", "uptime", "processors"] { status[key] = node[key] }
         switch output.formatter {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 
 struct PurgeQueue: ClientCommand {
-    static let configuration = CommandConfiguration(commandName: "purge_queue", abstract: "Drops a queue's ready messages.")
+    static let configuration = CommandConfiguration(
+        commandName: "purge_queue", abstract: "Drops a queue's ready messages.")
     @Argument var queue: String
     @Option(name: [.customShort("p"), .long], help: "The virtual host.") var vhost = "/"
     @OptionGroup var connection: ConnectionOptions
@@ -18,7 +19,8 @@ struct DeleteQueue: ClientCommand {
     static let configuration = CommandConfiguration(commandName: "delete_queue", abstract: "Deletes a queue.")
     @Argument var queue: String
     @Flag(name: [.customShort("e"), .customLong("if-empty")], help: "Only if it has no messages.") var ifEmpty = false
-    @Flag(name: [.customShort("u"), .customLong("if-unused")], help: "Only if it has no consumers.") var ifUnused = false
+    @Flag(name: [.customShort("u"), .customLong("if-unused")], help: "Only if it has no consumers.") var ifUnused =
+        false
     @Option(name: [.customShort("p"), .long], help: "The virtual host.") var vhost = "/"
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
@@ -64,7 +66,8 @@ struct ExportDefinitions: ClientCommand {
             do {
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
-                throw ManagementClient.Failure(description: "cannot write '\(path)': \(error.localizedDescription)", exitCode: 73)
+                throw ManagementClient.Failure(
+                    description: "cannot write '\(path)': \(error.localizedDescription)", exitCode: 73)
             }
         }
     }

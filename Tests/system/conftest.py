@@ -49,9 +49,12 @@ def launch(binary: str, data_dir, *args: str) -> Server:
     a file next to the data directory: a pipe nobody reads would fill up and stall the broker."""
     port = free_port()
     log_path = f"{data_dir}.{port}.log"
+    # The management and Prometheus listeners are on by default (15672, 15692): free ports instead.
+    http_ports = ["--management-port", str(free_port()), "--prometheus-port", str(free_port())]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir), *args],
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir),
+             *http_ports, *args],
             stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     if "ready" not in line:

@@ -28,6 +28,7 @@
       if (v === null || v === undefined || v === false) continue;
       if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
       else if (k === 'class') el.className = v;
+      else if (k === 'style') Object.assign(el.style, v);  // CSSOM: allowed by a strict CSP
       else if (k === 'value') el.value = v;
       else if (k === 'text') el.textContent = v;
       else el.setAttribute(k, v === true ? '' : v);
@@ -344,7 +345,7 @@
   function legend(keys, values, format, testPrefix) {
     return h('div', { class: 'legend' }, keys.map(k =>
       h('span', { class: 'legend-item' },
-        h('i', { style: `background:${SERIES[k].color}` }),
+        h('i', { style: { background: SERIES[k].color } }),
         SERIES[k].label + ' ',
         h('b', { 'data-test': testPrefix + k.replace('_', '-'), id: testPrefix + k.replace('_', '-') }, format(values[k])))));
   }
@@ -485,7 +486,9 @@
         { title: 'Name', get: n => n.name },
         { title: 'Status', get: n => pill(n.running === false ? 'stopped' : 'running', n.running === false ? 'bad' : 'good', 'node-status') },
         { title: 'Memory', get: n => meter(n.mem_used, n.mem_limit, n.mem_alarm, bytes) },
-        { title: 'Disk free', get: n => h('span', { class: n.disk_free_alarm ? 'bad-text' : '' }, `${bytes(n.disk_free)}`, h('small', null, ` (limit ${bytes(n.disk_free_limit)})`)) },
+        { title: 'Disk free', get: n => (n.disk_free === undefined ? h('span', { class: n.disk_free_alarm ? 'bad-text' : 'muted' }, n.disk_free_alarm ? 'alarm' : '–')
+          : h('span', { class: n.disk_free_alarm ? 'bad-text' : '' }, bytes(n.disk_free),
+            n.disk_free_limit !== undefined ? h('small', null, ` (limit ${bytes(n.disk_free_limit)})`) : null)) },
         { title: 'File descriptors', get: n => meter(n.fd_used, n.fd_total, false, num) },
         { title: 'Sockets', get: n => meter(n.sockets_used, n.sockets_total, false, num) },
         { title: 'Uptime', cls: 'num', get: n => duration(n.uptime) },
@@ -504,9 +507,10 @@
 
   function meter(used, total, alarm, format) {
     if (used === undefined || used === null) return h('span', { class: 'muted' }, '–');
+    if (!total) return h('span', { class: alarm ? 'bad-text' : '' }, format(used));
     const pct = total ? Math.min(100, (100 * used) / total) : 0;
     return h('div', { class: 'meter' + (alarm ? ' alarm' : '') },
-      h('div', { class: 'meter-bar' }, h('i', { style: `width:${pct.toFixed(1)}%` })),
+      h('div', { class: 'meter-bar' }, h('i', { style: { width: pct.toFixed(1) + '%' } })),
       h('small', null, `${format(used)} / ${format(total)}`));
   }
 

@@ -19,6 +19,16 @@ public struct OverviewSnapshot: Sendable {
     public var alarms: [String] = []
 }
 
+/// The node's resources as `/api/nodes` shows them (RabbitMQ's `mem_used`, `mem_limit`,
+/// `disk_free`, `disk_free_limit`).
+public struct NodeResourcesSnapshot: Sendable {
+    public var memoryUsed: UInt64
+    public var memoryLimit: UInt64
+    public var diskFree: UInt64
+    public var diskFreeLimit: UInt64
+    public var alarms: [String]
+}
+
 public struct QueueSnapshot: Sendable {
     public var name: String
     public var vhost: String
@@ -33,6 +43,8 @@ public struct QueueSnapshot: Sendable {
     public var consumers: Int
     public var policy: String?
     public var operatorPolicy: String?
+    /// What the policy and operator policy together set (the lower value where both set a key).
+    public var effectivePolicyDefinition: JSONValue
     public var stats: MessageStats
 }
 
@@ -145,6 +157,8 @@ public struct PolicySnapshot: Sendable {
 
 public struct VirtualHostSnapshot: Sendable {
     public var name: String
+    public var description: String
+    public var tags: [String]
     public var messagesReady: Int
     public var messagesUnacknowledged: Int
     public var stats: MessageStats
@@ -183,14 +197,21 @@ public struct ManagementUser: Sendable {
     /// May use the management API at all.
     public var isManagementUser: Bool { isMonitoring || isPolicymaker || tags.contains("management") }
 
-    /// Whether this user may see objects in `vhost`.
+    /// Whether this user may see `vhost` itself and its connections and channels: monitoring
+    /// users see every vhost's.
     public func canSee(vhost: String) -> Bool { isMonitoring || virtualHosts.contains(vhost) }
+
+    /// Whether this user may see the queues, exchanges, bindings, consumers and policies of
+    /// `vhost`: as in RabbitMQ, only administrators see them without permissions there.
+    public func canSeeObjects(in vhost: String) -> Bool { isAdministrator || virtualHosts.contains(vhost) }
 }
 
 /// Why a management request failed, mapped to an HTTP status by the API.
 public enum AdministrationError: Error, Sendable, Equatable {
     /// 404: no such object.
     case notFound
+    /// 404 that names what is missing, as RabbitMQ answers an operation on a missing object.
+    case missing(String)
     /// 400, with RabbitMQ's reason text.
     case badRequest(String)
     /// 401: not permitted.

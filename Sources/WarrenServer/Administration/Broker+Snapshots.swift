@@ -17,7 +17,22 @@ extension Broker {
             exclusive: queue.exclusiveOwner != nil, owner: queue.exclusiveOwner.flatMap { connections[$0]?.name },
             arguments: JSONValue(queue.arguments), messagesReady: queue.messageCount,
             messagesUnacknowledged: queue.unackedCount, consumers: queue.consumerCount, policy: queue.policy?.name,
-            operatorPolicy: queue.operatorPolicy?.name, stats: queue.stats)
+            operatorPolicy: queue.operatorPolicy?.name,
+            effectivePolicyDefinition: Self.effectiveDefinition(queue.policy, queue.operatorPolicy), stats: queue.stats)
+    }
+
+    /// The policy's definition with the operator policy's caps on top: where both set a
+    /// numeric key the lower value applies, as in RabbitMQ.
+    static func effectiveDefinition(_ policy: Policy?, _ operatorPolicy: Policy?) -> JSONValue {
+        var members = JSONValue(policy?.definition ?? [:]).objectValue ?? [:]
+        for (key, cap) in JSONValue(operatorPolicy?.definition ?? [:]).objectValue ?? [:] {
+            if let current = members[key]?.integerValue, let limit = cap.integerValue {
+                members[key] = .integer(min(current, limit))
+            } else {
+                members[key] = cap
+            }
+        }
+        return .object(members)
     }
 
     static func snapshot(_ exchange: Exchange) -> ExchangeSnapshot {

@@ -5,11 +5,15 @@ import WarrenCore
 extension BrokerAdministration {
     /// Creates a vhost; returns whether it is new. The creating user gets no permissions
     /// in it, as in RabbitMQ's API.
-    public func addVirtualHost(name: String) async throws -> Bool {
+    ///
+    /// A description or tags given replace the vhost's (also for one that exists).
+    public func addVirtualHost(name: String, description: String?, tags: [String]?) async throws -> Bool {
         try await onLoop { broker in
-            guard broker.vhosts[name] == nil else { return false }
-            broker.addVirtualHost(named: name)
-            return true
+            let created = broker.vhosts[name] == nil
+            if created { broker.addVirtualHost(named: name) }
+            if let description { broker.vhosts[name]?.description = description }
+            if let tags { broker.vhosts[name]?.tags = tags }
+            return created
         }
     }
 

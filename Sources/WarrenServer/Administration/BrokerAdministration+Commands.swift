@@ -11,7 +11,7 @@ extension BrokerAdministration {
         vhost: String, name: String, durable: Bool, autoDelete: Bool, arguments: JSONValue, user: String
     ) async throws -> Bool {
         try await onLoop { broker in
-            let (host, access) = try broker.administered(vhost, user: user)
+            let (host, access) = try broker.administered(vhost, user: user, missing: .missing("vhost_not_found"))
             var created = false
             try broker.translatingErrors {
                 _ = try host.declareQueue(
@@ -63,7 +63,9 @@ extension BrokerAdministration {
     {
         try await onLoop { broker in
             let (host, access) = try broker.administered(vhost, user: user)
-            guard let queue = host.queues[name] else { throw AdministrationError.notFound }
+            guard let queue = host.queues[name] else {
+                throw AdministrationError.missing("NOT_FOUND - no queue '\(name)' in vhost '\(vhost)'")
+            }
             try broker.translatingErrors { try access.check(.read, .queue, name) }
             var taken: [QueuedMessage] = []
             var fetched: [FetchedMessage] = []
@@ -90,7 +92,7 @@ extension BrokerAdministration {
         arguments: JSONValue, user: String
     ) async throws -> Bool {
         try await onLoop { broker in
-            let (host, access) = try broker.administered(vhost, user: user)
+            let (host, access) = try broker.administered(vhost, user: user, missing: .missing("vhost_not_found"))
             var created = false
             try broker.translatingErrors {
                 _ = try host.declareExchange(
@@ -124,7 +126,9 @@ extension BrokerAdministration {
         let basicProperties = try BasicProperties(json: properties)
         return try await onLoop { broker in
             let (host, access) = try broker.administered(vhost, user: user)
-            guard let exchange = host.exchanges[name] else { throw AdministrationError.notFound }
+            guard let exchange = host.exchanges[name] else {
+                throw AdministrationError.badRequest("404 NOT_FOUND - no exchange '\(name)' in vhost '\(vhost)'")
+            }
             return try broker.translatingErrors {
                 try access.checkPublish(to: name)
                 var body = ByteBuffer()
@@ -153,7 +157,9 @@ extension BrokerAdministration {
         try await onLoop { broker in
             let (host, access) = try broker.administered(vhost, user: user)
             let target = try broker.bindingDestination(host, destination, isQueue: destinationIsQueue)
-            guard host.exchanges[source] != nil else { throw AdministrationError.notFound }
+            guard host.exchanges[source] != nil else {
+                throw AdministrationError.missing("no exchange '\(source)' in vhost '\(vhost)'")
+            }
             let table = arguments.fieldTable
             try broker.translatingErrors {
                 try access.check(.write, destinationIsQueue ? .queue : .exchange, destination)
@@ -207,8 +213,10 @@ extension BrokerAdministration {
 extension Broker {
     /// The vhost and what `user` may do in it; a vhost without permissions for the user is
     /// refused as RabbitMQ's API refuses it.
-    func administered(_ name: String, user: String) throws -> (VirtualHost, ResourceAccess) {
-        guard let vhost = vhosts[name] else { throw AdministrationError.notFound }
+    func administered(_ name: String, user: String, missing: AdministrationError = .notFound) throws -> (
+        VirtualHost, ResourceAccess
+    ) {
+        guard let vhost = vhosts[name] else { throw missing }
         guard let account = accessControl.users[user], let access = accessControl.access(for: account, in: name) else {
             throw AdministrationError.notAuthorised("Access refused.")
         }
@@ -217,10 +225,14 @@ extension Broker {
 
     func bindingDestination(_ vhost: VirtualHost, _ name: String, isQueue: Bool) throws -> BindingDestination {
         if isQueue {
-            guard let queue = vhost.queues[name] else { throw AdministrationError.notFound }
+            guard let queue = vhost.queues[name] else {
+                throw AdministrationError.missing("no queue '\(name)' in vhost '\(vhost.name)'")
+            }
             return .queue(queue)
         }
-        guard let exchange = vhost.exchanges[name] else { throw AdministrationError.notFound }
+        guard let exchange = vhost.exchanges[name] else {
+            throw AdministrationError.missing("no exchange '\(name)' in vhost '\(vhost.name)'")
+        }
         return .exchange(exchange)
     }
 

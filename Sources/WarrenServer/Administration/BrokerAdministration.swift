@@ -50,6 +50,18 @@ public struct BrokerAdministration: Sendable {
         }
     }
 
+    public func nodeResources() async throws -> NodeResourcesSnapshot {
+        try await onLoop { broker in
+            let usage = broker.lastUsage ?? ResourceUsage.sample(directory: broker.settings.dataDirectory)
+            return NodeResourcesSnapshot(
+                memoryUsed: usage.residentMemory,
+                memoryLimit: broker.settings.memoryHighWatermark.limit(totalMemory: usage.totalMemory),
+                diskFree: usage.diskFree ?? 0,
+                diskFreeLimit: broker.settings.diskFreeLimit.limit(totalMemory: usage.totalMemory),
+                alarms: broker.alarms.map(\.rawValue).sorted())
+        }
+    }
+
     /// Queues of one vhost, or of every vhost.
     public func queues(vhost: String? = nil) async throws -> [QueueSnapshot] {
         try await onLoop { broker in
@@ -131,7 +143,8 @@ public struct BrokerAdministration: Sendable {
         try await onLoop { broker in
             broker.vhosts.values.map { vhost in
                 var snapshot = VirtualHostSnapshot(
-                    name: vhost.name, messagesReady: 0, messagesUnacknowledged: 0, stats: MessageStats(),
+                    name: vhost.name, description: vhost.description, tags: vhost.tags, messagesReady: 0,
+                    messagesUnacknowledged: 0, stats: MessageStats(),
                     maxConnections: vhost.limits.maxConnections, maxQueues: vhost.limits.maxQueues)
                 for queue in vhost.queues.values {
                     snapshot.messagesReady += queue.messageCount
