@@ -24,6 +24,7 @@ build: build-deps
 release: build-deps
 	swift build -c release --product warren-server
 	swift build -c release --product warren-perf
+	swift build -c release --product warrenctl
 
 ## Everything CI runs: dependencies, generated-code check, lint, unit tests, process tests, fuzzing (30 s per
 ## target), conformance, examples.

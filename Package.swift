@@ -167,9 +167,11 @@ let package = Package(
         .testTarget(
             name: "WarrenManagementTests",
             dependencies: [
-                "WarrenManagement", "WarrenServer",
+                "WarrenManagement", "WarrenServer", "WarrenCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),

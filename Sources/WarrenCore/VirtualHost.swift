@@ -41,6 +41,14 @@ public final class VirtualHost {
         ("amq.headers", .headers), ("amq.match", .headers),
     ]
 
+    /// The firehose's exchange (RabbitMQ's `amq.rabbitmq.trace`): internal, so only the broker
+    /// publishes to it, while tracing is on.
+    public static let traceExchange = "amq.rabbitmq.trace"
+
+    /// Tracing (the firehose) is on: every publish and delivery in this vhost is copied to
+    /// ``traceExchange``.
+    public var isTracing = false
+
     public init(name: String) {
         self.name = name
         for (exchangeName, kind) in Self.predeclaredExchanges {
@@ -48,6 +56,9 @@ public final class VirtualHost {
                 name: exchangeName, vhost: name, kind: kind, durable: true, autoDelete: false, isInternal: false,
                 arguments: [:])
         }
+        exchanges[Self.traceExchange] = Exchange(
+            name: Self.traceExchange, vhost: name, kind: .topic, durable: true, autoDelete: false, isInternal: true,
+            arguments: [:])
     }
 
     // MARK: Lookup

@@ -42,6 +42,10 @@ extension ManagementAPI {
                 try await administration.addVirtualHost(
                     name: name, description: fields.string("description"), tags: tags)
             }
+            if let tracing = fields.members["tracing"] {
+                let on = tracing.boolValue ?? (tracing.stringValue == "true")
+                try await broker { try await administration.setTracing(vhost: name, on: on) }
+            }
             // As in RabbitMQ's API, whoever creates a vhost gets full permissions in it.
             if created {
                 try await broker {

@@ -128,7 +128,8 @@ struct Rendering: Sendable {
             "name": .string(vhost.name), "description": .string(vhost.description),
             "tags": .array(vhost.tags.map(JSONValue.string)),
             "metadata": ["description": .string(vhost.description), "tags": .array(vhost.tags.map(JSONValue.string))],
-            "tracing": false, "default_queue_type": "undefined", "cluster_state": .object([node: "running"]),
+            "tracing": .bool(vhost.isTracing), "default_queue_type": "undefined",
+            "cluster_state": .object([node: "running"]),
         ]
         let counts: [String: Int64] = [
             "messages": Int64(vhost.messagesReady + vhost.messagesUnacknowledged),

@@ -103,6 +103,9 @@ extension AMQPChannel {
             deliverDirectReplies(message, keys: [message.routingKey] + (senderSelected?.routingKeys ?? []))
         }
         if !routedQueues.isEmpty { exchange.stats.publishOut &+= 1 }
+        if vhost.isTracing {
+            tracePublish(message, extraRoutingKeys: senderSelected?.routingKeys ?? [], routedQueues: routedQueues)
+        }
         if mode == .transactional {
             // Routed now, as RabbitMQ does; enqueued (or returned) at commit.
             transaction.publishes.append((routedQueues, m.mandatory, message))
@@ -179,6 +182,7 @@ extension AMQPChannel {
         }
         lastDeliveryTag += 1
         stats.recordDelivery(noAck: m.noAck, get: true, redelivered: message.redelivered)
+        if vhost.isTracing { traceDelivery(message, from: queue) }
         if !m.noAck {
             unacked.append(
                 Unacked(

@@ -161,6 +161,7 @@ extension AMQPChannel: ConsumerOwner {
     func deliver(_ message: QueuedMessage, from queue: Queue, to consumer: Consumer) {
         lastDeliveryTag += 1
         stats.recordDelivery(noAck: consumer.noAck, get: false, redelivered: message.redelivered)
+        if connection.vhost.isTracing { traceDelivery(message, from: queue) }
         if !consumer.noAck {
             unacked.append(
                 Unacked(

@@ -28,7 +28,8 @@ final class AMQPConnection {
     private(set) var isBlocked = false
     /// Whether the client was told (`connection.blocked`), and so must hear `unblocked`.
     private var toldBlocked = false
-    let logger: Logger
+    /// Carries the connection's name, and once it is open its user and vhost, on every line.
+    private(set) var logger: Logger
 
     init(
         id: ConnectionID, broker: Broker, transport: any ConnectionTransport, remoteDescription: String,
@@ -45,13 +46,17 @@ final class AMQPConnection {
             settings: broker.settings, isLoopbackPeer: isLoopbackPeer, gate: broker, isTLS: isTLS)
         self.outbound = ByteBufferAllocator().buffer(capacity: 4096)
         var logger = broker.logger
-        logger[metadataKey: "connection"] = "\(remoteDescription)"
+        // RabbitMQ's connection name (`peer -> us`), as the management API lists it.
+        logger[metadataKey: "connection"] =
+            endpoints.port == 0
+            ? "\(remoteDescription)"
+            : "\(endpoints.connectionName)"
         self.logger = logger
     }
 
     /// The connection's name in the management API, as RabbitMQ forms it:
     /// `127.0.0.1:52345 -> 127.0.0.1:5672`.
-    var name: String { "\(endpoints.peerHost):\(endpoints.peerPort) -> \(endpoints.host):\(endpoints.port)" }
+    var name: String { endpoints.connectionName }
 
     /// The connection's virtual host once it is open; nil before.
     var openedVirtualHost: VirtualHost? { vhostStorage }
@@ -192,7 +197,9 @@ final class AMQPConnection {
             hardError(code, explanation, method: method)
             return
         }
-        logger.info("closing channel \(channel.number): \(code.rawValue) \(code.name) - \(explanation)")
+        var channelLogger = logger
+        channelLogger[metadataKey: "channel"] = "\(channel.number)"
+        channelLogger.info("closing channel: \(code.rawValue) \(code.name) - \(explanation)")
         // Publishes confirmed earlier in this read cycle are acked before the close.
         if channel.mode == .confirm { channel.flushConfirms() }
         channel.release()
@@ -320,7 +327,10 @@ final class AMQPConnection {
                 self.perform(action)
                 self.broker.flushPending()
             }
-        case .opened(_, let vhostName, _):
+        case .opened(_, let vhostName, let user):
+            logger[metadataKey: "user"] = "\(user)"
+            logger[metadataKey: "vhost"] = "\(vhostName)"
+            logger.info("connection opened: user '\(user)' authenticated and granted access to vhost '\(vhostName)'")
             vhostStorage = broker.vhosts[vhostName]
             broker.connectionOpened(self)
             send(.connectionOpenOk(.init()), channel: 0)
@@ -340,6 +350,7 @@ final class AMQPConnection {
     func tearDown() {
         guard !isTornDown else { return }
         isTornDown = true
+        if vhostStorage != nil { logger.info("connection closed") }
         releaseChannels()
         vhostStorage?.connectionClosed(id)
         broker.connectionClosed(self, vhost: vhostStorage)

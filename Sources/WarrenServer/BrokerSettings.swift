@@ -9,6 +9,9 @@ public struct BrokerSettings: Sendable {
     /// The user and vhost created on first start (RabbitMQ's `default_user`, `default_pass`,
     /// `default_vhost`, `default_user_tags`), with all permissions in that vhost.
     public var defaultUser = "guest"
+    /// This node's name as RabbitMQ forms it (`warren@host`): in the management API, the
+    /// firehose's `node` header and Prometheus' labels.
+    public var nodeName = "warren@localhost"
     public var defaultPassword = "guest"
     public var defaultVirtualHost = "/"
     public var defaultUserTags = ["administrator"]

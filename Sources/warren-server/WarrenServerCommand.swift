@@ -72,6 +72,8 @@ struct WarrenServerCommand: AsyncParsableCommand {
         settings.channelMax = configuration.channelMax
         settings.frameMax = configuration.frameMax
         settings.heartbeat = configuration.heartbeat
+        settings.nodeName =
+            "warren@" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost")
         settings.defaultUser = configuration.defaultUser
         settings.defaultPassword = configuration.defaultPassword
         settings.loopbackUsers = configuration.loopbackUsers
@@ -148,8 +150,7 @@ struct WarrenServerCommand: AsyncParsableCommand {
         managementSettings.prometheusHost = configuration.prometheusAddress
         managementSettings.prometheusPort = configuration.prometheusPort
         managementSettings.statisticsInterval = configuration.statisticsInterval
-        managementSettings.node =
-            "warren@" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost")
+        managementSettings.node = settings.nodeName
         managementSettings.amqpListeners = amqpListeners
         let management: ManagementServer
         do {

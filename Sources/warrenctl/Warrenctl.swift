@@ -14,6 +14,6 @@ struct Warrenctl: AsyncParsableCommand {
             DeleteUser.self, ChangePassword.self, SetUserTags.self, AddVirtualHost.self, DeleteVirtualHost.self,
             SetPermissions.self, ClearPermissions.self, SetTopicPermissions.self, SetPolicy.self, ClearPolicy.self,
             PurgeQueue.self, DeleteQueue.self, CloseConnection.self, ExportDefinitions.self, ImportDefinitions.self,
-            CheckRunning.self, CheckAlarms.self, CheckPortConnectivity.self,
+            CheckRunning.self, CheckAlarms.self, CheckPortConnectivity.self, TraceOn.self, TraceOff.self,
         ])
 }

@@ -159,6 +159,7 @@ public struct VirtualHostSnapshot: Sendable {
     public var name: String
     public var description: String
     public var tags: [String]
+    public var isTracing: Bool
     public var messagesReady: Int
     public var messagesUnacknowledged: Int
     public var stats: MessageStats

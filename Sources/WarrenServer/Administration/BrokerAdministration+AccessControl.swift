@@ -17,6 +17,14 @@ extension BrokerAdministration {
         }
     }
 
+    /// Turns the firehose on or off for a vhost (`rabbitmqctl trace_on`/`trace_off`).
+    public func setTracing(vhost: String, on: Bool) async throws {
+        try await onLoop { broker in
+            guard let host = broker.vhosts[vhost] else { throw AdministrationError.notFound }
+            host.isTracing = on
+        }
+    }
+
     public func deleteVirtualHost(name: String) async throws {
         try await onLoop { broker in
             guard broker.vhosts[name] != nil else { throw AdministrationError.notFound }

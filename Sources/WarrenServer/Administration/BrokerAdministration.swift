@@ -143,7 +143,8 @@ public struct BrokerAdministration: Sendable {
         try await onLoop { broker in
             broker.vhosts.values.map { vhost in
                 var snapshot = VirtualHostSnapshot(
-                    name: vhost.name, description: vhost.description, tags: vhost.tags, messagesReady: 0,
+                    name: vhost.name, description: vhost.description, tags: vhost.tags, isTracing: vhost.isTracing,
+                    messagesReady: 0,
                     messagesUnacknowledged: 0, stats: MessageStats(),
                     maxConnections: vhost.limits.maxConnections, maxQueues: vhost.limits.maxQueues)
                 for queue in vhost.queues.values {

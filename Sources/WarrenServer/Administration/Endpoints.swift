@@ -11,6 +11,9 @@ struct Endpoints: Sendable {
 
     init() {}
 
+    /// RabbitMQ's connection name: `127.0.0.1:52345 -> 127.0.0.1:5672`.
+    var connectionName: String { "\(peerHost):\(peerPort) -> \(host):\(port)" }
+
     init(peer: SocketAddress?, local: SocketAddress?) {
         peerHost = peer?.ipAddress ?? "unknown"
         peerPort = peer?.port ?? 0
