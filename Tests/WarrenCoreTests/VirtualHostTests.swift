@@ -16,7 +16,10 @@ struct VirtualHostTests {
             "": .direct, "amq.direct": .direct, "amq.fanout": .fanout, "amq.topic": .topic,
             "amq.headers": .headers, "amq.match": .headers,
         ]
-        #expect(Set(vhost.exchanges.keys) == Set(expected.keys))
+        #expect(Set(vhost.exchanges.keys) == Set(expected.keys).union([VirtualHost.traceExchange]))
+        // The firehose's exchange: a durable, internal topic exchange, as in RabbitMQ.
+        let trace = try vhost.exchange(named: VirtualHost.traceExchange)
+        #expect(trace.kind == .topic && trace.durable && trace.isInternal && !trace.autoDelete)
         for (name, kind) in expected {
             let exchange = try vhost.exchange(named: name)
             #expect(exchange.kind == kind, "\(name)")
