@@ -18,7 +18,7 @@ extension ManagementAPI {
             }
             let rates = self.rates.all()
             return try Listing(request).respond(vhosts, name: \.name) { vhost in
-                rendering.vhost(vhost, rates: rates[RateKey.vhost(vhost.name)] ?? [:])
+                rendering.vhost(vhost, rates: rates[RateKey.vhost(vhost.name)])
             }
         }
         router.get("/api/vhosts/:vhost") { request, context in

@@ -19,6 +19,10 @@ extension ManagementAPI {
         }
         router.delete("/api/connections/:name") { request, context in
             let connection = try await connection(named: context.parameter("name"), context)
+            // As RabbitMQ: only administrators close other users' connections.
+            guard context.user.isAdministrator || connection.user == context.user.name else {
+                throw ManagementError.notAuthorised("User not authorised to access object")
+            }
             let reason = request.headers[HTTPField.Name("X-Reason")!] ?? "Closed via management plugin"
             try await broker { try await administration.closeConnection(name: connection.name, reason: reason) }
             return JSONResponse.noContent
@@ -95,7 +99,7 @@ extension ManagementAPI {
     private func respond(_ channels: [ChannelSnapshot], _ request: Request) throws -> Response {
         let rates = self.rates.all()
         return try Listing(request).respond(channels, name: \.name) { channel in
-            rendering.channel(channel, rates: rates[RateKey.channel(channel.name)] ?? [:])
+            rendering.channel(channel, rates: rates[RateKey.channel(channel.name)])
         }
     }
 }

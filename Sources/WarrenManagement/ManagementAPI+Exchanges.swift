@@ -102,7 +102,7 @@ extension ManagementAPI {
         }
         let rates = self.rates.all()
         return try listing.respond(exchanges, name: \.name) { exchange in
-            rendering.exchange(exchange, rates: rates[RateKey.exchange(exchange.vhost, exchange.name)] ?? [:])
+            rendering.exchange(exchange, rates: rates[RateKey.exchange(exchange.vhost, exchange.name)])
         }
     }
 }

@@ -11,8 +11,11 @@ extension ManagementAPI {
                 guard !alarms.isEmpty else { return JSONResponse.make(["status": "ok"]) }
                 return JSONResponse.make(
                     [
-                        "status": "failed", "reason": "resource alarm(s) in effect in the cluster",
-                        "alarms": .array(alarms.map { ["node": .string(node), "resource": .string($0)] }),
+                        "status": "failed", "reason": "There are alarms in effect in the cluster",
+                        "alarms": .array(
+                            alarms.map {
+                                ["node": .string(node), "resource": .string($0 == "disk" ? "disk space" : $0)]
+                            }),
                     ], status: .serviceUnavailable)
             }
         }

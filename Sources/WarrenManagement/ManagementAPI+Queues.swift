@@ -86,7 +86,7 @@ extension ManagementAPI {
         }
         let rates = self.rates.all()
         return try listing.respond(queues, name: \.name) { queue in
-            rendering.queue(queue, rates: rates[RateKey.queue(queue.vhost, queue.name)] ?? [:])
+            rendering.queue(queue, rates: rates[RateKey.queue(queue.vhost, queue.name)])
         }
     }
 

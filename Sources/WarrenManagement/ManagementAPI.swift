@@ -90,7 +90,13 @@ struct ManagementResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Cont
         var context = context
         do {
             if request.uri.path.hasPrefix("/api/") {
-                context.user = try await authenticate(request)
+                context.user = try await authenticate(request, viaLoopback: context.viaLoopback)
+            }
+            if request.method == .head {
+                var head = request.head
+                head.method = .get
+                let response = try await inner.respond(to: Request(head: head, body: request.body), context: context)
+                return Response(status: response.status, headers: response.headers)
             }
             let response = try await inner.respond(to: request, context: context)
             guard response.status == .notFound, response.headers[.contentType] == nil else { return response }
@@ -113,12 +119,14 @@ struct ManagementResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Cont
         var allowed = methods.map(\.rawValue)
         if methods.contains(.get) { allowed.append("HEAD") }
         allowed.append("OPTIONS")
-        return Response(status: .methodNotAllowed, headers: [.allow: allowed.sorted().joined(separator: ", ")])
+        let allow = allowed.sorted().joined(separator: ", ")
+        if request.method == .options { return Response(status: .ok, headers: [.allow: allow]) }
+        return Response(status: .methodNotAllowed, headers: [.allow: allow])
     }
 
     /// HTTP basic auth against the broker's users; a user without a management tag is refused
     /// as RabbitMQ refuses it.
-    private func authenticate(_ request: Request) async throws -> ManagementUser {
+    private func authenticate(_ request: Request, viaLoopback: Bool) async throws -> ManagementUser {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
             let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
@@ -127,10 +135,15 @@ struct ManagementResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Cont
         }
         let username = String(text[..<colon])
         let password = String(text[text.index(after: colon)...])
-        guard let user = try await administration.authenticate(username: username, password: password) else {
+        switch try await administration.authenticate(username: username, password: password, viaLoopback: viaLoopback) {
+        case .refused:
             throw ManagementError(status: .unauthorized, error: "not_authorized", reason: "Login failed")
+        case .loopbackOnly:
+            throw ManagementError(
+                status: .unauthorized, error: "not_authorized", reason: "User can only log in via localhost")
+        case .accepted(let user):
+            guard user.isManagementUser else { throw ManagementError.notAuthorised("Not management user") }
+            return user
         }
-        guard user.isManagementUser else { throw ManagementError.notAuthorised("Not management user") }
-        return user
     }
 }

@@ -7,8 +7,12 @@ public struct ManagementContext: RequestContext {
     /// The authenticated user; set for every `/api/` request that reaches a route.
     public var user = ManagementUser(name: "", tags: [], virtualHosts: [])
 
+    /// The request came in on a loopback address of ours (for `loopback_users`).
+    public let viaLoopback: Bool
+
     public init(source: Source) {
         coreContext = .init(source: source)
+        viaLoopback = Endpoints.isLoopback(source.channel.localAddress)
     }
 
     /// RabbitMQ allows request bodies (definition imports) of up to 20 MB by default.

@@ -5,58 +5,91 @@ import WarrenCore
 ///
 /// RabbitMQ's management agent samples every `collect_statistics_interval` (5 s by default)
 /// and shows each counter's rate as `<field>_details.rate`; this keeps the same, sampled by
-/// ``StatisticsSampler`` off the message path.
+/// ``StatisticsSampler`` off the message path. A round stores two plain structs per object;
+/// rates are worked out only for the objects a response shows.
 final class MessageRates: Sendable {
-    private struct Sample {
-        var time: ContinuousClock.Instant
-        var counters: [String: Int64]
-        var rates: [String: Double]
-    }
+    private let samples = NIOLockedValueBox<[RateKey: SamplePair]>([:])
 
-    private let samples = NIOLockedValueBox<[String: Sample]>([:])
-
-    /// Records an object's counters now; its rates become the change since its last sample.
-    func record(_ key: String, _ counters: [String: Int64], at time: ContinuousClock.Instant) {
+    /// Records one round of samples; objects not in it (deleted ones) are forgotten.
+    func update(_ round: [RateKey: CounterSample], at time: ContinuousClock.Instant) {
         samples.withLockedValue { samples in
-            var rates: [String: Double] = [:]
-            if let previous = samples[key] {
-                let seconds =
-                    Double((time - previous.time).components.seconds)
-                    + Double((time - previous.time).components.attoseconds) / 1e18
-                if seconds > 0 {
-                    for (field, value) in counters {
-                        rates[field] = Double(value - (previous.counters[field] ?? value)) / seconds
-                    }
-                }
+            var next: [RateKey: SamplePair] = [:]
+            next.reserveCapacity(round.count)
+            for (key, sample) in round {
+                next[key] = SamplePair(previous: samples[key]?.latest, latest: (time, sample))
             }
-            samples[key] = Sample(time: time, counters: counters, rates: rates)
+            samples = next
         }
     }
 
-    /// Forgets objects that were not in the latest round of samples (deleted ones).
-    func retain(only keys: Set<String>) {
-        samples.withLockedValue { samples in
-            samples = samples.filter { keys.contains($0.key) }
-        }
+    func rates(_ key: RateKey) -> [String: Double] {
+        samples.withLockedValue { $0[key] }?.rates ?? [:]
     }
 
-    func rates(_ key: String) -> [String: Double] {
-        samples.withLockedValue { $0[key]?.rates ?? [:] }
+    /// Every object's samples at once, for a listing (a copy-on-write share of the table).
+    func all() -> Table {
+        Table(pairs: samples.withLockedValue { $0 })
     }
 
-    /// Every object's rates at once, for a listing.
-    func all() -> [String: [String: Double]] {
-        samples.withLockedValue { $0.mapValues(\.rates) }
+    struct Table {
+        fileprivate let pairs: [RateKey: SamplePair]
+
+        subscript(key: RateKey) -> [String: Double] { pairs[key]?.rates ?? [:] }
     }
 }
 
-/// The keys objects' rates are kept under.
-enum RateKey {
-    static let overview = "overview"
-    static func queue(_ vhost: String, _ name: String) -> String { "q\u{0}\(vhost)\u{0}\(name)" }
-    static func exchange(_ vhost: String, _ name: String) -> String { "e\u{0}\(vhost)\u{0}\(name)" }
-    static func channel(_ name: String) -> String { "c\u{0}\(name)" }
-    static func vhost(_ name: String) -> String { "v\u{0}\(name)" }
+/// Which object a rate belongs to.
+struct RateKey: Hashable, Sendable {
+    enum Kind: UInt8, Sendable {
+        case overview, queue, exchange, channel, vhost
+    }
+
+    var kind: Kind
+    var vhost = ""
+    var name = ""
+
+    static let overview = RateKey(kind: .overview)
+    static func queue(_ vhost: String, _ name: String) -> RateKey { RateKey(kind: .queue, vhost: vhost, name: name) }
+    static func exchange(_ vhost: String, _ name: String) -> RateKey {
+        RateKey(kind: .exchange, vhost: vhost, name: name)
+    }
+    static func channel(_ name: String) -> RateKey { RateKey(kind: .channel, name: name) }
+    static func vhost(_ name: String) -> RateKey { RateKey(kind: .vhost, vhost: name) }
+}
+
+/// One object's counters at one moment.
+struct CounterSample: Sendable {
+    var stats = MessageStats()
+    var ready = 0
+    var unacknowledged = 0
+    /// An exchange's counters are named `publish_in` and `publish_out`.
+    var isExchange = false
+
+    var counters: [String: Int64] {
+        if isExchange { return stats.exchangeCounters }
+        var counters = stats.counters
+        counters["messages"] = Int64(ready + unacknowledged)
+        counters["messages_ready"] = Int64(ready)
+        counters["messages_unacknowledged"] = Int64(unacknowledged)
+        return counters
+    }
+}
+
+private struct SamplePair: Sendable {
+    var previous: (time: ContinuousClock.Instant, sample: CounterSample)?
+    var latest: (time: ContinuousClock.Instant, sample: CounterSample)
+
+    /// The change of each counter per second between the two samples.
+    var rates: [String: Double] {
+        guard let previous else { return [:] }
+        let elapsed = latest.time - previous.time
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        guard seconds > 0 else { return [:] }
+        let before = previous.sample.counters
+        return latest.sample.counters.reduce(into: [:]) { rates, entry in
+            rates[entry.key] = Double(entry.value - (before[entry.key] ?? entry.value)) / seconds
+        }
+    }
 }
 
 extension MessageStats {

@@ -55,32 +55,27 @@ struct PrometheusExporter: Sendable {
             registry.makeCounter(name: name, labels: [("protocol", "amqp091")]).increment(by: Int64(clamping: value))
         }
         if perObject {
-            for queue in queues {
-                let labels = [("vhost", queue.vhost), ("queue", queue.name)]
-                registry.makeGauge(name: "rabbitmq_queue_messages_ready", labels: labels).set(
-                    Int64(queue.messagesReady))
-                registry.makeGauge(name: "rabbitmq_queue_messages_unacked", labels: labels).set(
-                    Int64(queue.messagesUnacknowledged))
-                registry.makeGauge(name: "rabbitmq_queue_messages", labels: labels).set(
-                    Int64(queue.messagesReady + queue.messagesUnacknowledged))
-                registry.makeGauge(name: "rabbitmq_queue_consumers", labels: labels).set(Int64(queue.consumers))
-                registry.makeCounter(name: "rabbitmq_queue_messages_published_total", labels: labels).increment(
-                    by: Int64(clamping: queue.stats.publish))
+            var text: [UInt8] = []
+            registry.emit(into: &text)
+            PerObjectMetrics.write(queues, into: &text)
+            return Self.response(text)
+        }
+        // Aggregated: each queue family summed over every queue, without labels.
+        for family in PerObjectMetrics.families {
+            let total = Int64(clamping: queues.reduce(UInt64(0)) { $0 &+ family.value($1) })
+            if family.type == "counter" {
+                registry.makeCounter(name: family.name).increment(by: total)
+            } else {
+                registry.makeGauge(name: family.name).set(total)
             }
-        } else {
-            let ready = queues.reduce(0) { $0 + $1.messagesReady }
-            let unacked = queues.reduce(0) { $0 + $1.messagesUnacknowledged }
-            registry.makeGauge(name: "rabbitmq_queue_messages_ready").set(Int64(ready))
-            registry.makeGauge(name: "rabbitmq_queue_messages_unacked").set(Int64(unacked))
-            registry.makeGauge(name: "rabbitmq_queue_messages").set(Int64(ready + unacked))
-            registry.makeGauge(name: "rabbitmq_queue_consumers").set(Int64(queues.reduce(0) { $0 + $1.consumers }))
-            registry.makeCounter(name: "rabbitmq_queue_messages_published_total").increment(
-                by: Int64(clamping: queues.reduce(UInt64(0)) { $0 &+ $1.stats.publish }))
         }
         var text: [UInt8] = []
-        text.reserveCapacity(perObject ? queues.count * 600 + 4096 : 4096)
         registry.emit(into: &text)
-        return Response(
+        return Self.response(text)
+    }
+
+    private static func response(_ text: [UInt8]) -> Response {
+        Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }

@@ -27,42 +27,24 @@ struct StatisticsSampler: Sendable {
         let channels = try await administration.channels()
         let vhosts = try await administration.virtualHosts()
         let now = ContinuousClock.now
-        var keys: Set<String> = [RateKey.overview]
-        var counters = overview.stats.counters
-        counters["messages"] = Int64(overview.messagesReady + overview.messagesUnacknowledged)
-        counters["messages_ready"] = Int64(overview.messagesReady)
-        counters["messages_unacknowledged"] = Int64(overview.messagesUnacknowledged)
-        rates.record(RateKey.overview, counters, at: now)
+        var round: [RateKey: CounterSample] = [:]
+        round.reserveCapacity(queues.count + exchanges.count + channels.count + vhosts.count + 1)
+        round[.overview] = CounterSample(
+            stats: overview.stats, ready: overview.messagesReady, unacknowledged: overview.messagesUnacknowledged)
         for queue in queues {
-            let key = RateKey.queue(queue.vhost, queue.name)
-            var counters = queue.stats.counters
-            counters["messages"] = Int64(queue.messagesReady + queue.messagesUnacknowledged)
-            counters["messages_ready"] = Int64(queue.messagesReady)
-            counters["messages_unacknowledged"] = Int64(queue.messagesUnacknowledged)
-            rates.record(key, counters, at: now)
-            keys.insert(key)
+            round[.queue(queue.vhost, queue.name)] = CounterSample(
+                stats: queue.stats, ready: queue.messagesReady, unacknowledged: queue.messagesUnacknowledged)
         }
         for exchange in exchanges {
-            let key = RateKey.exchange(exchange.vhost, exchange.name)
-            rates.record(key, exchange.stats.exchangeCounters, at: now)
-            keys.insert(key)
+            round[.exchange(exchange.vhost, exchange.name)] = CounterSample(stats: exchange.stats, isExchange: true)
         }
         for channel in channels {
-            let key = RateKey.channel(channel.name)
-            rates.record(key, channel.stats.counters, at: now)
-            keys.insert(key)
+            round[.channel(channel.name)] = CounterSample(stats: channel.stats)
         }
         for vhost in vhosts {
-            let key = RateKey.vhost(vhost.name)
-            rates.record(
-                key,
-                [
-                    "messages": Int64(vhost.messagesReady + vhost.messagesUnacknowledged),
-                    "messages_ready": Int64(vhost.messagesReady),
-                    "messages_unacknowledged": Int64(vhost.messagesUnacknowledged),
-                ], at: now)
-            keys.insert(key)
+            round[.vhost(vhost.name)] = CounterSample(
+                ready: vhost.messagesReady, unacknowledged: vhost.messagesUnacknowledged)
         }
-        rates.retain(only: keys)
+        rates.update(round, at: now)
     }
 }

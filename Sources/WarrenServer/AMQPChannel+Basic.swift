@@ -69,9 +69,7 @@ extension AMQPChannel {
             throw AMQPError(
                 .accessRefused, "cannot publish to internal exchange '\(m.exchange)' in vhost '\(vhost.name)'")
         }
-        if access.hasTopicPermissions && exchange.typeName == "topic" {
-            try access.checkTopic(.write, exchange: m.exchange, routingKey: m.routingKey)
-        }
+        try access.checkTopicPublish(to: exchange, routingKey: m.routingKey)
         try checkUserID(header)
         try rewriteDirectReplyTo(&header)
         // Queued messages share the exchange's name and, while a publisher repeats it, one
@@ -138,11 +136,7 @@ extension AMQPChannel {
         guard header.propertyFlags & BasicProperties.userIDFlag != 0,
             let claimed = try? header.properties().userID
         else { return }
-        let user = connection.user
-        guard claimed == user || connection.access.user.isImpersonator else {
-            throw AMQPError(
-                .preconditionFailed, "user_id property set to '\(claimed)' but authenticated user was '\(user)'")
-        }
+        try connection.access.checkUserID(claimed)
     }
 
     /// Enqueues a routed message, writing it to the message store first if it is persistent

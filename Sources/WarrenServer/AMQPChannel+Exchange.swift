@@ -52,11 +52,8 @@ extension AMQPChannel {
     func checkBinding(
         _ destinationKind: ResourceAccess.Resource, _ destination: String, source: String, routingKey: String
     ) throws {
-        let access = connection.access
-        try access.check(.write, destinationKind, destination)
-        try access.check(.read, .exchange, source)
-        if access.hasTopicPermissions, let exchange = vhost.exchanges[source], exchange.typeName == "topic" {
-            try access.checkTopic(.read, exchange: source, routingKey: routingKey)
-        }
+        try connection.access.checkBinding(
+            destinationKind, destination, source: source, sourceIsTopic: vhost.exchanges[source]?.typeName == "topic",
+            routingKey: routingKey)
     }
 }

@@ -69,7 +69,7 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         // loopback address is local, whatever address it came from.
         connection = broker.makeConnection(
             transport: self, remoteDescription: remote?.description ?? "unknown",
-            isLoopbackPeer: Self.isLoopback(context.localAddress), isTLS: certificateLogin != nil,
+            isLoopbackPeer: Endpoints.isLoopback(context.localAddress), isTLS: certificateLogin != nil,
             endpoints: Endpoints(peer: remote, local: context.localAddress))
         let timeout = broker.settings.handshakeTimeout
         handshakeTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
@@ -78,11 +78,6 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
             connection.logger.info("closing connection: handshake not completed within \(timeout) s")
             self.close()
         }
-    }
-
-    static func isLoopback(_ address: SocketAddress?) -> Bool {
-        guard let ip = address?.ipAddress else { return false }
-        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -20,7 +20,10 @@ struct ListingSpec: Sendable {
         try await reportingFailures {
             let client = try connection.client()
             output.info(perVirtualHost ? "Listing \(what) for vhost \(vhost) ..." : "Listing \(what) ...")
-            let items = try await client.request("GET", path(vhost)) as? [[String: Any]] ?? []
+            guard let items = try await client.request("GET", path(vhost)) as? [[String: Any]] else {
+                throw ManagementClient.Failure(
+                    description: "the answer is not a list of \(what): is --url the management API?", exitCode: 65)
+            }
             let rows = items.map { item in
                 columns.map { column in constants[column] ?? field(item, fields[column] ?? column) }
             }

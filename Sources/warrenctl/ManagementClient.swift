@@ -15,6 +15,8 @@ struct ManagementClient {
     struct Failure: Error, CustomStringConvertible {
         var description: String
         var exitCode: Int32
+        /// The broker's JSON answer, when there was one.
+        var body: [String: Any]? = nil
 
         static func unavailable(_ url: URL, _ reason: String) -> Failure {
             Failure(description: "unable to reach the broker at \(url.absoluteString): \(reason)", exitCode: 69)
@@ -23,13 +25,13 @@ struct ManagementClient {
 
     /// Sends a request; returns the parsed JSON body (nil for an empty one).
     @discardableResult
-    func request(_ method: String, _ path: String, body: Any? = nil, headers: [String: String] = [:]) async throws
-        -> Any?
-    {
+    func request(
+        _ method: String, _ path: String, body: Any? = nil, headers: [String: String] = [:], timeout: Double = 30
+    ) async throws -> Any? {
         guard let url = URL(string: baseURL.absoluteString.trimmingSuffix("/") + path) else {
             throw Failure(description: "invalid URL path '\(path)'", exitCode: 64)
         }
-        var request = URLRequest(url: url, timeoutInterval: 30)
+        var request = URLRequest(url: url)
         request.httpMethod = method
         let credentials = Data("\(username):\(password)".utf8).base64EncodedString()
         request.setValue("Basic \(credentials)", forHTTPHeaderField: "Authorization")
@@ -41,7 +43,12 @@ struct ManagementClient {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await Self.session.data(for: request)
+            let prepared = request
+            (data, response) = try await Self.withDeadline(seconds: timeout) {
+                try await Self.session.data(for: prepared)
+            }
+        } catch is TimedOut {
+            throw Failure.unavailable(baseURL, "no answer within \(max(1, Int(timeout.rounded()))) s")
         } catch let error as URLError where error.code == .cancelled {
             // Only the challenge handler below cancels: the credentials were refused.
             throw Failure(description: "access refused (401): login failed for user '\(username)'", exitCode: 77)
@@ -56,21 +63,54 @@ struct ManagementClient {
         return json
     }
 
+    private struct TimedOut: Error {}
+
+    /// Runs `body`, abandoning it after `seconds`: Foundation on Linux does not apply a
+    /// request's own timeout, so a listener that accepts but never answers would hold us.
+    private static func withDeadline<T: Sendable>(
+        seconds: Double, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                throw TimedOut()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw TimedOut() }
+            return first
+        }
+    }
+
     /// A session that refuses HTTP authentication challenges instead of waiting on them: the
     /// credentials already went with the request, and Foundation on Linux otherwise stalls on
     /// a 401 that asks for Basic credentials.
-    private static let session = URLSession(
-        configuration: .ephemeral, delegate: ChallengeRefuser(), delegateQueue: nil)
+    private static let session: URLSession = {
+        URLSession(configuration: .ephemeral, delegate: ChallengeRefuser(), delegateQueue: nil)
+    }()
 
     private static func failure(status: Int, body: Any?, path: String) -> Failure {
         let object = body as? [String: Any]
-        let reason = (object?["reason"] as? String) ?? (object?["error"] as? String) ?? "HTTP \(status)"
+        let reason = readable((object?["reason"] as? String) ?? (object?["error"] as? String) ?? "HTTP \(status)")
+        var failure: Failure
         switch status {
-        case 401: return Failure(description: "access refused (401): \(reason)", exitCode: 77)
-        case 404: return Failure(description: "not found (404): \(path)", exitCode: 70)
-        case 503: return Failure(description: "check failed: \(describe(body) ?? reason)", exitCode: 69)
-        default: return Failure(description: "the broker refused the request (\(status)): \(reason)", exitCode: 65)
+        case 401: failure = Failure(description: "access refused (401): \(reason)", exitCode: 77)
+        case 404: failure = Failure(description: "not found (404): \(path)", exitCode: 70)
+        case 503: failure = Failure(description: "check failed: \(describe(body) ?? reason)", exitCode: 69)
+        default: failure = Failure(description: "the broker refused the request (\(status)): \(reason)", exitCode: 65)
         }
+        failure.body = object
+        return failure
+    }
+
+    /// A reason on one line, without the HTML escaping RabbitMQ's validation messages carry.
+    static func readable(_ reason: String) -> String {
+        var text = reason
+        for (entity, character) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&amp;", "&")] {
+            text = text.replacing(entity, with: character)
+        }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: ": ")
     }
 
     private static func describe(_ body: Any?) -> String? {

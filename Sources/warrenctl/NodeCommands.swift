@@ -41,8 +41,11 @@ struct AwaitStartup: AsyncParsableCommand {
             output.info("Waiting for the broker at \(client.baseURL.absoluteString) to start ...")
             let deadline = ContinuousClock.now + .seconds(timeout)
             while true {
+                let remaining = deadline - ContinuousClock.now
+                let seconds = max(
+                    0.1, Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18)
                 do {
-                    try await client.request("GET", "/api/overview")
+                    try await client.request("GET", "/api/overview", timeout: min(seconds, 5))
                     return
                 } catch let failure as ManagementClient.Failure where failure.exitCode == 69 {
                     guard ContinuousClock.now < deadline else {
@@ -159,12 +162,17 @@ struct CheckPortConnectivity: ClientCommand {
     }
 }
 
-/// The resource alarms in effect, from the health check's answer.
+/// The resource alarms in effect (`memory`, `disk space`), from the health check's answer.
 func currentAlarms(_ client: ManagementClient) async throws -> [String] {
     do {
         try await client.request("GET", "/api/health/checks/alarms")
         return []
-    } catch let failure as ManagementClient.Failure where failure.exitCode == 69 {
-        return [failure.description]
+    } catch let failure as ManagementClient.Failure where failure.body != nil {
+        let alarms = failure.body?["alarms"] as? [[String: Any]] ?? []
+        return alarms.map { alarm in
+            let resource = alarm["resource"] as? String ?? "unknown"
+            guard let node = alarm["node"] as? String else { return resource }
+            return "\(resource) on \(node)"
+        }
     }
 }

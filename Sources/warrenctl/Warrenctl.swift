@@ -16,4 +16,9 @@ struct Warrenctl: AsyncParsableCommand {
             PurgeQueue.self, DeleteQueue.self, CloseConnection.self, ExportDefinitions.self, ImportDefinitions.self,
             CheckRunning.self, CheckAlarms.self, CheckPortConnectivity.self, TraceOn.self, TraceOff.self,
         ])
+
+    /// No command given: a usage error (exit 64), as rabbitmqctl.
+    func run() async throws {
+        throw ValidationError("missing command; see 'warrenctl --help'")
+    }
 }

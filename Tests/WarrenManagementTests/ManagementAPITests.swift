@@ -14,6 +14,9 @@ import WarrenServer
         let wrong = try await fixture.request(.get, "/api/overview", credentials: "guest:nope")
         #expect(wrong.status == .unauthorized)
         #expect(wrong.object["reason"] as? String == "Login failed")
+        let remote = try await fixture.request(.get, "/api/overview", loopback: false)
+        #expect(remote.status == .unauthorized)
+        #expect(remote.object["reason"] as? String == "User can only log in via localhost")
         let overview = try await fixture.request(.get, "/api/overview")
         #expect(overview.status == .ok)
         #expect(overview.object["management_version"] as? String == "3.10.8")
@@ -73,6 +76,10 @@ import WarrenServer
         let missing = try await fixture.request(.get, "/api/no-such-thing")
         #expect(missing.status == .notFound)
         #expect(missing.object["error"] as? String == "Object Not Found")
+        let head = try await fixture.request(.head, "/api/overview")
+        #expect(head.status == .ok && head.body.isEmpty)
+        let options = try await fixture.request(.options, "/api/queues")
+        #expect(options.status == .ok && options.headers[.allow] == "GET, HEAD, OPTIONS")
         let wrongMethod = try await fixture.request(.post, "/api/overview")
         #expect(wrongMethod.status == .methodNotAllowed)
         #expect(wrongMethod.headers[.allow] == "GET, HEAD, OPTIONS")
@@ -151,11 +158,18 @@ import WarrenServer
     @Test func aRateIsTheChangeSinceTheLastSamplePerSecond() {
         let rates = MessageRates()
         let start = ContinuousClock.now
-        rates.record("q", ["publish": 100], at: start)
-        #expect(rates.rates("q").isEmpty)
-        rates.record("q", ["publish": 600], at: start + .seconds(5))
-        #expect(rates.rates("q")["publish"] == 100)
-        rates.retain(only: [])
-        #expect(rates.rates("q").isEmpty)
+        let key = RateKey.queue("/", "q")
+        var sample = CounterSample(ready: 10)
+        sample.stats.publish = 100
+        rates.update([key: sample], at: start)
+        #expect(rates.rates(key).isEmpty)
+        sample.stats.publish = 600
+        sample.ready = 0
+        rates.update([key: sample], at: start + .seconds(5))
+        #expect(rates.rates(key)["publish"] == 100)
+        #expect(rates.rates(key)["messages_ready"] == -2)
+        #expect(rates.all()[key]["publish"] == 100)
+        rates.update([:], at: start + .seconds(10))
+        #expect(rates.rates(key).isEmpty)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import NIOEmbedded
 import WarrenServer
 
@@ -45,15 +46,17 @@ struct APIFixture {
 
     /// Sends one request as `credentials` (nil: without an Authorization header).
     func request(
-        _ method: HTTPRequest.Method, _ path: String, body: String = "", credentials: String? = "guest:guest"
+        _ method: HTTPRequest.Method, _ path: String, body: String = "", credentials: String? = "guest:guest",
+        loopback: Bool = true
     ) async throws -> Reply {
         var head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path)
         if let credentials {
             head.headerFields[.authorization] = "Basic " + Data(credentials.utf8).base64EncodedString()
         }
         let request = Request(head: head, body: .init(buffer: ByteBuffer(string: body)))
-        let context = ManagementContext(
-            source: .init(channel: EmbeddedChannel(), logger: Logger(label: "test")))
+        let channel = EmbeddedChannel()
+        channel.localAddress = try SocketAddress(ipAddress: loopback ? "127.0.0.1" : "192.0.2.1", port: 15672)
+        let context = ManagementContext(source: .init(channel: channel, logger: Logger(label: "test")))
         let response = try await responder.respond(to: request, context: context)
         let collected = Collected()
         try await response.body.write(Collector(target: collected))

@@ -42,11 +42,14 @@ class Target:
     password: str
     amqp_port: int
 
-    def api(self, method: str, path: str):
+    def api(self, method: str, path: str, body=None):
         """(status, parsed JSON or None) of a request to the same /api the console uses."""
         auth = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        req = urllib.request.Request(self.base_url + "/api" + path, method=method,
-                                     headers={"Authorization": "Basic " + auth})
+        headers = {"Authorization": "Basic " + auth}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.base_url + "/api" + path, method=method, headers=headers,
+                                     data=None if body is None else json.dumps(body).encode())
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
                 body = r.read()
@@ -157,10 +160,10 @@ def page(browser, console):
     context.close()
 
 
-def login(page, console: Target, password: str | None = None) -> None:
+def login(page, console: Target, password: str | None = None, username: str | None = None) -> None:
     page.goto(console.base_url + "/")
     page.wait_for_selector("[data-test=page-login]")
-    page.fill("#login-username", console.username)
+    page.fill("#login-username", console.username if username is None else username)
     page.fill("#login-password", console.password if password is None else password)
     page.click("#login-submit")
 
@@ -308,3 +311,61 @@ def test_vhost_user_permission_and_connection_close_through_the_console(page, co
     assert console.api("GET", f"/users/{user}")[0] == 404
     assert console.api("GET", f"/vhosts/{vhost}")[0] == 404
     assert page.errors == []
+
+
+def test_a_management_user_stays_logged_in_and_uses_the_queues_page(page, console):
+    """A user tagged only `management` gets 401 (not_authorised) from /api/nodes, /api/users and
+    vhosts it has no permissions on. Those refuse one request: the console says so in the page and
+    keeps the session; only a failed login (not_authorized, "Login failed") logs out."""
+    suffix = uuid.uuid4().hex[:8]
+    user, password = f"console-mgmt-{suffix}", "mgmt-pw"
+    other_vhost, queue = f"console-other-{suffix}", f"console-mgmt-q-{suffix}"
+    assert console.api("PUT", f"/users/{user}", {"password": password, "tags": "management"})[0] in (201, 204)
+    assert console.api("PUT", f"/permissions/%2F/{user}", {"configure": ".*", "write": ".*", "read": ".*"})[0] in (201, 204)
+    assert console.api("PUT", f"/vhosts/{other_vhost}", {})[0] in (201, 204)
+    try:
+        login(page, console, username=user, password=password)
+        page.wait_for_selector("[data-test=page-overview]")
+        page.wait_for_selector("[data-test=nodes-need-monitoring]")  # /api/nodes needs monitoring
+        page.wait_for_selector("[data-test=alarms-ok]")
+        page.wait_for_function("document.body.dataset.loaded")  # a whole refresh went through
+        assert page.text_content("[data-test=whoami]") == user
+        assert page.is_hidden("#nav-users") and page.is_visible("#nav-queues")
+        assert "#/login" not in page.url
+
+        # A 401 from the API on a page (a vhost without permissions) is shown there; still logged in.
+        page.goto(f"{console.base_url}/#/queues/{other_vhost}/anything")
+        banner = page.wait_for_selector("[data-test=page-queue] > [data-test=not-permitted]")
+        assert "Not permitted" in banner.text_content()
+        assert "#/login" not in page.url and page.is_visible("[data-test=whoami]")
+        # The Users page needs the administrator tag: said so without asking the API.
+        page.goto(f"{console.base_url}/#/users")
+        page.wait_for_selector("[data-test=page-not-permitted]")
+
+        # The Queues page works: declare, publish, get, delete.
+        page.click("#nav-queues")
+        page.wait_for_selector("[data-test=page-queues]")
+        page.wait_for_selector("#queue-vhost option[value='/']", state="attached")
+        page.fill("#queue-name", queue)
+        page.select_option("#queue-durable", "false")
+        page.click("#queue-add")
+        page.click(f"[data-test=queue-link][data-name='{queue}']")
+        page.wait_for_selector(f"[data-test=page-queue][data-name='{queue}']")
+        page.fill("#queue-publish-payload", "from a management user")
+        page.click("#queue-publish-submit")
+        page.wait_for_selector("[data-test=notice]:has-text('Message published.')")
+        page.click("#get-submit")
+        page.wait_for_selector("[data-test=message-payload]")
+        assert page.text_content("[data-test=message-payload]") == "from a management user"
+        page.click("#queue-delete")
+        page.wait_for_selector("[data-test=page-queues]")
+        page.wait_for_selector(f"[data-test=queue-row][data-name='{queue}']", state="detached")
+        assert console.api("GET", f"/queues/%2F/{queue}")[0] == 404
+
+        assert page.evaluate("sessionStorage.getItem('warren.console.auth')") is not None
+        assert page.query_selector("[data-test=page-login]") is None
+        assert page.errors == []
+    finally:
+        console.api("DELETE", f"/queues/%2F/{queue}")
+        console.api("DELETE", f"/vhosts/{other_vhost}")
+        console.api("DELETE", f"/users/{user}")

@@ -4,12 +4,14 @@
 (function () {
   const AUTH_KEY = 'warren.console.auth';
   const USER_KEY = 'warren.console.user';
+  const TAGS_KEY = 'warren.console.tags';
   const REFRESH_MS = 5000;
   const HISTORY_MS = 10 * 60 * 1000;
 
   const state = {
     auth: sessionStorage.getItem(AUTH_KEY),
     user: sessionStorage.getItem(USER_KEY),
+    tags: storedTags(),  // null until whoami answers
     page: null,        // {refresh, every}
     token: 0,          // bumped on every navigation; stale refreshes check it
     timer: null,
@@ -19,6 +21,10 @@
     lengths: [],       // overview history: {t, ready, unacked}
     seeded: false,
   };
+
+  function storedTags() {
+    try { return parseTags(JSON.parse(sessionStorage.getItem(TAGS_KEY))); } catch (e) { return null; }
+  }
 
   // ---------- DOM helpers ----------
 
@@ -102,6 +108,19 @@
     constructor(status, reason, body) { super(reason); this.status = status; this.body = body; }
   }
 
+  // A 401 means bad credentials only from the login check (GET /api/whoami) or when its body is
+  // RabbitMQ's login failure, spelled with a z. Every other 401 ("not_authorised": Not
+  // administrator user, Not monitor user, a vhost the user may not access) refuses that one
+  // request: the session stays and the page says the user is not permitted.
+  function isLoginFailure(path, data) {
+    if (path.split('?')[0] === '/whoami') return true;
+    return !!data && typeof data === 'object' && data.error === 'not_authorized' && data.reason === 'Login failed';
+  }
+
+  function deniedMessage(reason) {
+    return `Not permitted: your user's tags or permissions do not allow this (${reason || 'refused'}).`;
+  }
+
   function basic(user, pass) {
     const bytes = new TextEncoder().encode(`${user}:${pass}`);
     let s = '';
@@ -134,14 +153,53 @@
     if (text) { try { data = JSON.parse(text); } catch (e) { data = text; } }
     if (res.ok || (opts.accept || []).includes(res.status)) return data;
     const reason = data && typeof data === 'object' ? (data.reason || data.error) : (text || res.statusText);
+    if (res.status === 401 && !isLoginFailure(path, data)) {
+      const err = new ApiError(401, deniedMessage(reason), data);
+      err.denied = true;
+      throw err;
+    }
     const err = new ApiError(res.status, `${res.status} ${reason || res.statusText}`, data);
     if (res.status === 401 && !opts.auth) {
+      err.loggedOut = true;
       logout('Your session is no longer valid: log in again.');
     }
     throw err;
   }
 
   const get = (p, o) => api('GET', p, undefined, o);
+
+  // A refusal shown where the data would have been.
+  function deniedBlock(e) {
+    return h('p', { class: 'error denied', 'data-test': 'not-permitted' }, e.message);
+  }
+
+  // ---------- tags ----------
+
+  // whoami's tags: a list (RabbitMQ 3.10, Warren) or a comma-separated string (older RabbitMQ).
+  function parseTags(t) {
+    if (Array.isArray(t)) return t.map(String);
+    if (typeof t === 'string') return t.split(',').map(s => s.trim()).filter(Boolean);
+    return null;
+  }
+
+  // What the tags allow, as RabbitMQ decides it: administrator includes monitoring and
+  // policymaker. Until whoami has answered (tags null) everything is shown.
+  function hasTag(...wanted) { return !state.tags || wanted.some(t => state.tags.includes(t)); }
+  const can = {
+    administer: () => hasTag('administrator'),
+    monitor: () => hasTag('administrator', 'monitoring'),
+    makePolicies: () => hasTag('administrator', 'policymaker'),
+  };
+  // Pages that need a tag. The others list what the user's vhost permissions let them see; their
+  // administrative forms and buttons are shown only to the tags that may use them.
+  const PAGE_NEEDS = { users: { allowed: can.administer, tag: 'administrator' } };
+
+  function applyNav() {
+    for (const link of document.querySelectorAll('#nav a')) {
+      const route = link.dataset.route;
+      link.hidden = Object.hasOwn(PAGE_NEEDS, route) && !PAGE_NEEDS[route].allowed();
+    }
+  }
 
   // ---------- notices ----------
 
@@ -164,7 +222,7 @@
       if (success) notify(typeof success === 'function' ? success(r) : success, 'ok');
       return r;
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) notify(e.message, 'error');
+      if (!e.loggedOut) notify(e.message, 'error');
       return undefined;
     } finally {
       if (button) button.disabled = false;
@@ -173,16 +231,30 @@
 
   // ---------- session ----------
 
-  function setSession(auth, user) {
-    state.auth = auth; state.user = user;
-    if (auth) { sessionStorage.setItem(AUTH_KEY, auth); sessionStorage.setItem(USER_KEY, user); }
-    else { sessionStorage.removeItem(AUTH_KEY); sessionStorage.removeItem(USER_KEY); }
+  function setSession(auth, user, tagList) {
+    state.auth = auth; state.user = user; state.tags = auth ? parseTags(tagList) : null;
+    if (auth) {
+      sessionStorage.setItem(AUTH_KEY, auth); sessionStorage.setItem(USER_KEY, user);
+      sessionStorage.setItem(TAGS_KEY, JSON.stringify(state.tags));
+    } else {
+      for (const k of [AUTH_KEY, USER_KEY, TAGS_KEY]) sessionStorage.removeItem(k);
+    }
+  }
+
+  // A session from before tags were kept: ask whoami (the login check) once.
+  async function loadTags() {
+    try {
+      const me = await get('/whoami');
+      if (state.auth) { setSession(state.auth, me.name || state.user, me.tags); applyNav(); route(); }
+    } catch (e) { /* a 401 has logged out; anything else leaves everything shown */ }
   }
 
   function logout(message) {
+    if (!state.auth) return;  // several requests of one refresh can fail the login: log out once
     setSession(null, null);
     state.vhosts = null; state.rates = []; state.lengths = []; state.seeded = false;
     state.loginMessage = message || null;
+    state.tagsAsked = false;
     if (location.hash !== '#/login') location.hash = '#/login';
     else route();
   }
@@ -407,10 +479,12 @@
         const auth = basic(user.value, pass.value);
         try {
           const me = await get('/whoami', { auth });
-          setSession(auth, me.name || user.value);
+          setSession(auth, me.name || user.value, me.tags);
           location.hash = state.after && state.after !== '#/login' ? state.after : '#/';
         } catch (e) {
-          err.textContent = e.status === 401 ? 'Login failed: wrong username or password.' : e.message;
+          const refused = e.body && e.body.error === 'not_authorised';
+          err.textContent = e.status !== 401 ? e.message
+            : refused ? `Login refused: ${e.body.reason || 'not a management user'}.` : 'Login failed: wrong username or password.';
           err.hidden = false;
           pass.select();
         } finally {
@@ -450,7 +524,7 @@
       const query = state.seeded ? '' : '?msg_rates_age=300&msg_rates_incr=5&lengths_age=300&lengths_incr=5';
       const [ov, nodeList, health] = await Promise.all([
         get('/overview' + query),
-        get('/nodes').catch(e => e),
+        can.monitor() ? get('/nodes').catch(e => e) : null,
         get('/health/checks/alarms', { accept: [503] }).catch(e => e),
       ]);
       if (!state.seeded) seedHistory(ov);
@@ -481,7 +555,10 @@
       replace(ratesLegend, legend(['publish', 'deliver_get', 'ack'], r, rate, 'rate-'));
       redraw();
 
-      if (nodeList instanceof Error) replace(nodes, h('p', { class: 'error' }, nodeList.message));
+      if (nodeList === null) {
+        replace(nodes, h('p', { class: 'muted', 'data-test': 'nodes-need-monitoring' },
+          'Node statistics need the monitoring or administrator tag.'));
+      } else if (nodeList instanceof Error) replace(nodes, nodeList.denied ? deniedBlock(nodeList) : h('p', { class: 'error' }, nodeList.message));
       else replace(nodes, table('nodes-table', [
         { title: 'Name', get: n => n.name },
         { title: 'Status', get: n => pill(n.running === false ? 'stopped' : 'running', n.running === false ? 'bad' : 'good', 'node-status') },
@@ -494,7 +571,7 @@
         { title: 'Uptime', cls: 'num', get: n => duration(n.uptime) },
       ], nodeList, n => ({ 'data-test': 'node-row', 'data-name': n.name })));
 
-      if (health instanceof Error) replace(alarms, h('p', { class: 'error' }, health.message));
+      if (health instanceof Error) replace(alarms, health.denied ? deniedBlock(health) : h('p', { class: 'error' }, health.message));
       else if (health && health.status === 'ok') replace(alarms, pill('No alarms in effect', 'good', 'alarms-ok'));
       else {
         const list = (health && health.alarms) || [];
@@ -530,7 +607,15 @@
       section(null, holder),
       opts.forms || null);
     async function refresh() {
-      rows = await get(opts.path);
+      try {
+        rows = await get(opts.path);
+      } catch (e) {
+        if (!e.denied) throw e;
+        rows = [];
+        count.textContent = '';
+        replace(holder, deniedBlock(e));
+        return;
+      }
       if (opts.sort) rows.sort(opts.sort);
       render();
     }
@@ -922,7 +1007,7 @@
     const refreshUsers = page.refresh;
     page.refresh = async () => {
       const [, perms] = await Promise.all([refreshUsers(), get('/permissions').catch(e => e)]);
-      if (perms instanceof Error) { replace(permHolder, h('p', { class: 'error' }, perms.message)); return; }
+      if (perms instanceof Error) { replace(permHolder, perms.denied ? deniedBlock(perms) : h('p', { class: 'error' }, perms.message)); return; }
       replace(permHolder, table('permissions-table', [
         { title: 'User', get: p => p.user },
         { title: 'Virtual host', get: p => p.vhost },
@@ -944,6 +1029,7 @@
     const name = h('input', { id: 'vhost-name', required: true, placeholder: 'staging' });
     const desc = h('input', { id: 'vhost-description', placeholder: 'optional' });
     const add = h('button', { id: 'vhost-add', type: 'submit', class: 'primary' }, 'Add virtual host');
+    const admin = can.administer();
     let page;
     const form = h('form', {
       id: 'vhost-form', class: 'form-grid', onsubmit: async ev => {
@@ -964,15 +1050,16 @@
         { title: 'Total', cls: 'num', get: v => num(v.messages) },
         { title: 'Publish', cls: 'num', get: v => rate(msgRate(v, 'publish')) },
         { title: 'Deliver / get', cls: 'num', get: v => rate(msgRate(v, 'deliver_get')) },
-        { title: '', get: v => h('button', {
+        admin && { title: '', get: v => h('button', {
           type: 'button', class: 'small danger', 'data-test': 'vhost-delete', 'data-name': v.name, onclick: async ev => {
             if (!confirmed(`Delete virtual host ${v.name} and everything in it?`)) return;
             const r = await act(ev.target, () => api('DELETE', `/vhosts/${enc(v.name)}`), `Virtual host ${v.name} deleted.`);
             if (r !== undefined) { state.vhosts = null; page.refresh(); }
           },
         }, 'Delete') },
-      ],
-      forms: section('Add a virtual host', form),
+      ].filter(Boolean),
+      forms: admin ? section('Add a virtual host', form)
+        : h('p', { class: 'muted', 'data-test': 'vhosts-need-administrator' }, 'Adding and deleting virtual hosts needs the administrator tag.'),
     });
     return page;
   }
@@ -985,6 +1072,7 @@
     const definition = h('textarea', { id: 'policy-definition', rows: 2, placeholder: '{"message-ttl": 60000}' });
     const vhostHolder = h('span');
     const add = h('button', { id: 'policy-add', type: 'submit', class: 'primary' }, 'Add policy');
+    const policymaker = can.makePolicies();
     let page;
     const form = h('form', {
       id: 'policy-form', class: 'form-grid', onsubmit: async ev => {
@@ -998,7 +1086,7 @@
       },
     }, field('Virtual host', vhostHolder), field('Name', name), field('Pattern', pattern), field('Apply to', applyTo),
     field('Priority', priority), field('Definition (JSON)', definition), h('div', { class: 'actions' }, add));
-    vhostSelect('policy-vhost').then(s => vhostHolder.appendChild(s));
+    if (policymaker) vhostSelect('policy-vhost').then(s => vhostHolder.appendChild(s));
     page = listPage({
       name: 'policies', title: 'Policies', path: '/policies', test: 'policies-table', sort: byVhostName,
       empty: 'No policies.',
@@ -1010,17 +1098,37 @@
         { title: 'Apply to', get: p => p['apply-to'] },
         { title: 'Definition', get: p => Object.entries(p.definition || {}).map(([k, v]) => pill(`${k}: ${json(v)}`, 'arg')) },
         { title: 'Priority', cls: 'num', get: p => num(p.priority) },
-        { title: '', get: p => h('button', {
+        policymaker && { title: '', get: p => h('button', {
           type: 'button', class: 'small danger', 'data-test': 'policy-delete', 'data-name': p.name, onclick: async ev => {
             if (!confirmed(`Delete policy ${p.name}?`)) return;
             const r = await act(ev.target, () => api('DELETE', `/policies/${enc(p.vhost)}/${enc(p.name)}`), `Policy ${p.name} deleted.`);
             if (r !== undefined) page.refresh();
           },
         }, 'Delete') },
-      ],
-      forms: section('Add a policy', form),
+      ].filter(Boolean),
+      forms: policymaker ? section('Add a policy', form)
+        : h('p', { class: 'muted', 'data-test': 'policies-need-policymaker' }, 'Setting and deleting policies needs the policymaker or administrator tag.'),
     });
     return page;
+  }
+
+  function notPermittedPage(tag) {
+    return { el: h('div', { 'data-test': 'page-not-permitted' }, pageHeader('Not permitted'),
+      h('p', { class: 'error denied', 'data-test': 'not-permitted' }, `This page needs the ${tag} tag, which your user does not have.`),
+      h('p', null, h('a', { href: '#/' }, 'Back to the overview'))) };
+  }
+
+  // A refresh refused with a 401 other than a login failure: say so under the page's title and
+  // keep the session; the next successful refresh (e = null) takes the message away.
+  function pageDenied(page, e) {
+    let el = page.el.querySelector(':scope > [data-test=not-permitted]');
+    if (!e) { if (el) el.remove(); return; }
+    if (!el) {
+      el = h('p', { class: 'error denied', 'data-test': 'not-permitted' });
+      const head = page.el.querySelector(':scope > .page-head');
+      if (head) head.after(el); else page.el.prepend(el);
+    }
+    el.textContent = e.message;
   }
 
   // ---------- router ----------
@@ -1050,8 +1158,13 @@
       $('#topbar').hidden = false;
       $('#footer').hidden = false;
       $('#whoami').textContent = state.user || '';
+      $('#whoami').title = state.tags ? 'Tags: ' + (state.tags.join(', ') || 'none') : '';
+      if (state.tags === null && !state.tagsAsked) { state.tagsAsked = true; loadTags(); }
+      applyNav();
       const [name, a, b] = parts;
-      if (name === 'queues' && parts.length === 3) page = queuePage(a, b);
+      const need = Object.hasOwn(PAGE_NEEDS, name || '') ? PAGE_NEEDS[name] : null;
+      if (need && !need.allowed()) page = notPermittedPage(need.tag);
+      else if (name === 'queues' && parts.length === 3) page = queuePage(a, b);
       else if (name === 'exchanges' && parts.length === 3) page = exchangePage(a, b);
       else if (ROUTES[name || '']) page = ROUTES[name || '']();
       else page = { el: h('div', { 'data-test': 'page-missing' }, pageHeader('Not found'), h('p', null, h('a', { href: '#/' }, 'Back to the overview'))) };
@@ -1068,11 +1181,13 @@
         try {
           await page.refresh();
           if (token === state.token) {
+            pageDenied(page, null);
             $('#footer-refresh').textContent = `Updated ${new Date().toLocaleTimeString('en-GB')} · refreshing every ${page.every / 1000} s`;
             document.body.dataset.loaded = String(token);
           }
         } catch (e) {
-          if (token === state.token && !(e instanceof ApiError && e.status === 401)) notify(e.message, 'error');
+          if (token === state.token && e.denied) pageDenied(page, e);
+          else if (token === state.token && !e.loggedOut) notify(e.message, 'error');
         } finally {
           state.busy = false;
         }

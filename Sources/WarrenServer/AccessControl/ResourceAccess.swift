@@ -67,4 +67,31 @@ final class ResourceAccess {
 
     /// Whether any topic permission applies in this vhost (most users have none).
     var hasTopicPermissions: Bool { !topics.isEmpty }
+
+    /// RabbitMQ's checks for binding `destination` to `source`: write on the destination, read
+    /// on the source, and for a topic source the read topic permission on the routing key.
+    func checkBinding(
+        _ destinationKind: Resource, _ destination: String, source: String, sourceIsTopic: Bool, routingKey: String
+    ) throws(AMQPError) {
+        try check(.write, destinationKind, destination)
+        try check(.read, .exchange, source)
+        if hasTopicPermissions && sourceIsTopic {
+            try checkTopic(.read, exchange: source, routingKey: routingKey)
+        }
+    }
+
+    /// A publish's write topic permission, for a topic exchange.
+    func checkTopicPublish(to exchange: Exchange, routingKey: String) throws(AMQPError) {
+        if hasTopicPermissions && exchange.typeName == "topic" {
+            try checkTopic(.write, exchange: exchange.name, routingKey: routingKey)
+        }
+    }
+
+    /// A message's `user-id` must name the user who publishes it, unless that user is an
+    /// impersonator (RabbitMQ's validated user-id).
+    func checkUserID(_ claimed: String) throws(AMQPError) {
+        guard claimed != user.name && !user.isImpersonator else { return }
+        throw AMQPError(
+            .preconditionFailed, "user_id property set to '\(claimed)' but authenticated user was '\(user.name)'")
+    }
 }

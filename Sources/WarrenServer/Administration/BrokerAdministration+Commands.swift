@@ -131,6 +131,18 @@ extension BrokerAdministration {
             }
             return try broker.translatingErrors {
                 try access.checkPublish(to: name)
+                try access.checkTopicPublish(to: exchange, routingKey: routingKey)
+                if let claimed = basicProperties.userID { try access.checkUserID(claimed) }
+                if exchange.isInternal {
+                    throw AMQPError(
+                        .accessRefused, "cannot publish to internal exchange '\(name)' in vhost '\(vhost)'")
+                }
+                if UInt64(payload.count) > broker.settings.maxMessageSize {
+                    throw AMQPError(
+                        .preconditionFailed,
+                        "message size \(payload.count) is larger than configured max size \(broker.settings.maxMessageSize)"
+                    )
+                }
                 var body = ByteBuffer()
                 body.writeBytes(payload)
                 let header = try ContentHeader(bodySize: UInt64(payload.count), properties: basicProperties)
@@ -162,8 +174,9 @@ extension BrokerAdministration {
             }
             let table = arguments.fieldTable
             try broker.translatingErrors {
-                try access.check(.write, destinationIsQueue ? .queue : .exchange, destination)
-                try access.check(.read, .exchange, source)
+                try access.checkBinding(
+                    destinationIsQueue ? .queue : .exchange, destination, source: source,
+                    sourceIsTopic: host.exchanges[source]?.typeName == "topic", routingKey: routingKey)
                 try host.bind(destination: target, source: source, routingKey: routingKey, arguments: table)
             }
             return BindingPropertiesKey.make(routingKey: routingKey, arguments: table)
@@ -186,8 +199,9 @@ extension BrokerAdministration {
                 })
             else { throw AdministrationError.notFound }
             try broker.translatingErrors {
-                try access.check(.write, destinationIsQueue ? .queue : .exchange, destination)
-                try access.check(.read, .exchange, source)
+                try access.checkBinding(
+                    destinationIsQueue ? .queue : .exchange, destination, source: source,
+                    sourceIsTopic: exchange.typeName == "topic", routingKey: binding.routingKey)
                 try host.unbind(
                     destination: target, source: source, routingKey: binding.routingKey, arguments: binding.arguments)
             }

@@ -198,14 +198,31 @@ public struct BrokerAdministration: Sendable {
         }
     }
 
-    /// The logged-in management user, or nil when the credentials are refused.
-    public func authenticate(username: String, password: String) async throws -> ManagementUser? {
-        try await onLoop { broker in
-            guard case .accepted(let user) = broker.accessControl.authenticate(username: username, password: password)
-            else { return nil }
-            let vhosts = broker.accessControl.permissions.compactMap { $0.value[user.name] == nil ? nil : $0.key }
-            return ManagementUser(name: user.name, tags: user.tags, virtualHosts: Set(vhosts))
+    /// The outcome of a management login.
+    public enum Login: Sendable {
+        case accepted(ManagementUser)
+        case refused
+        /// The user is in `loopback_users` and came in on a non-loopback address.
+        case loopbackOnly
+    }
+
+    /// Checks a management login as an AMQP login is checked: `auth_backends` in order, then
+    /// `loopback_users` against the listener's address (`viaLoopback`).
+    public func authenticate(username: String, password: String, viaLoopback: Bool) async throws -> Login {
+        let broker = self.broker
+        let promise = loop.makePromise(of: Login.self)
+        loop.execute {
+            let value = broker.value
+            value.checkPassword(username: username, password: password) { outcome in
+                guard case .accepted(let user) = outcome else { return promise.succeed(.refused) }
+                if !viaLoopback && value.settings.loopbackUsers.contains(user.name) {
+                    return promise.succeed(.loopbackOnly)
+                }
+                let vhosts = value.accessControl.permissions.compactMap { $0.value[user.name] == nil ? nil : $0.key }
+                promise.succeed(.accepted(ManagementUser(name: user.name, tags: user.tags, virtualHosts: Set(vhosts))))
+            }
         }
+        return try await promise.futureResult.get()
     }
 
     /// RabbitMQ's definitions export, all vhosts or one.

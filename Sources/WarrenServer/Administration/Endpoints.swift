@@ -3,7 +3,14 @@ import NIOCore
 
 /// The two ends of a client's socket, as the management API lists them (`peer_host`,
 /// `peer_port`, `host`, `port`) and names the connection from them.
-struct Endpoints: Sendable {
+public struct Endpoints: Sendable {
+    /// Whether an address of ours is a loopback one: RabbitMQ's `loopback_users` test looks at
+    /// our end of the socket, so a client reaching us on a loopback address is local.
+    public static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
     var peerHost = "unknown"
     var peerPort = 0
     var host = "unknown"
