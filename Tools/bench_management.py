@@ -84,7 +84,7 @@ def main() -> None:
     table: dict[str, list[str]] = {}
     for name in args.brokers.split(","):
         for label, seconds, status, size in run(name, args.queues, args.repeat):
-            cell = f"{seconds * 1000:.0f} ms" + (f" ({size // 1024} KiB)" if size else "")
+            cell = f"{seconds * 1000:.0f} ms" + (f" ({size / 1024:.1f} KiB)" if size else "")
             if status >= 300:
                 cell += f" HTTP {status}"
             table.setdefault(label, []).append(cell)

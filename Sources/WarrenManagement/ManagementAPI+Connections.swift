@@ -15,7 +15,8 @@ extension ManagementAPI {
         }
         router.get("/api/connections/:name") { request, context in
             let connection = try await connection(named: context.parameter("name"), context)
-            return Listing.single(rendering.connection(connection), request)
+            return Listing.single(
+                rendering.connection(connection, rates: rates.rates(.connection(connection.name))), request)
         }
         router.delete("/api/connections/:name") { request, context in
             let connection = try await connection(named: context.parameter("name"), context)
@@ -83,7 +84,10 @@ extension ManagementAPI {
         let connections = try await broker { try await administration.connections() }.filter {
             (vhost == nil || $0.vhost == vhost) && (user.isMonitoring || $0.user == user.name)
         }
-        return try Listing(request).respond(connections, name: \.name, render: rendering.connection)
+        let rates = self.rates.all()
+        return try Listing(request).respond(connections, name: \.name) { connection in
+            rendering.connection(connection, rates: rates[.connection(connection.name)])
+        }
     }
 
     private func connection(named name: String, _ context: ManagementContext) async throws -> ConnectionSnapshot {

@@ -41,7 +41,7 @@ final class MessageRates: Sendable {
 /// Which object a rate belongs to.
 struct RateKey: Hashable, Sendable {
     enum Kind: UInt8, Sendable {
-        case overview, queue, exchange, channel, vhost
+        case overview, queue, exchange, channel, vhost, connection
     }
 
     var kind: Kind
@@ -55,6 +55,7 @@ struct RateKey: Hashable, Sendable {
     }
     static func channel(_ name: String) -> RateKey { RateKey(kind: .channel, name: name) }
     static func vhost(_ name: String) -> RateKey { RateKey(kind: .vhost, vhost: name) }
+    static func connection(_ name: String) -> RateKey { RateKey(kind: .connection, name: name) }
 }
 
 /// One object's counters at one moment.
@@ -64,9 +65,14 @@ struct CounterSample: Sendable {
     var unacknowledged = 0
     /// An exchange's counters are named `publish_in` and `publish_out`.
     var isExchange = false
+    /// A connection's socket bytes, read (`recv_oct`) and written (`send_oct`).
+    var socketBytes: (received: UInt64, sent: UInt64)?
 
     var counters: [String: Int64] {
         if isExchange { return stats.exchangeCounters }
+        if let socketBytes {
+            return ["recv_oct": Int64(clamping: socketBytes.received), "send_oct": Int64(clamping: socketBytes.sent)]
+        }
         var counters = stats.counters
         counters["messages"] = Int64(ready + unacknowledged)
         counters["messages_ready"] = Int64(ready)

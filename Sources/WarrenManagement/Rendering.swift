@@ -38,6 +38,7 @@ struct Rendering: Sendable {
             "messages_unacknowledged": Int64(queue.messagesUnacknowledged),
         ]
         members.merge(Self.withDetails(counts, rates: rates)) { first, _ in first }
+        members["message_bytes_ready"] = .count(queue.messageBytesReady)
         return .object(members)
     }
 
@@ -68,22 +69,28 @@ struct Rendering: Sendable {
         ]
     }
 
-    func connection(_ connection: ConnectionSnapshot) -> JSONValue {
+    func connection(_ connection: ConnectionSnapshot, rates: [String: Double]) -> JSONValue {
         var userProvidedName: JSONValue = .null
         if case .string(let name)? = connection.clientProperties.objectValue?["connection_name"] {
             userProvidedName = .string(name)
         }
-        return [
-            "name": .string(connection.name), "node": .string(node), "user": .string(connection.user),
-            "vhost": .string(connection.vhost), "peer_host": .string(connection.peerHost),
-            "peer_port": .count(connection.peerPort), "host": .string(connection.host),
-            "port": .count(connection.port), "ssl": .bool(connection.isTLS), "protocol": "AMQP 0-9-1",
-            "type": "network", "state": .string(connection.state), "channels": .count(connection.channels),
-            "client_properties": connection.clientProperties, "connected_at": .count(connection.connectedAt),
-            "frame_max": .count(connection.frameMax), "channel_max": .count(connection.channelMax),
-            "timeout": .count(connection.heartbeat), "auth_mechanism": "PLAIN",
-            "user_provided_name": userProvidedName, "user_who_performed_action": .string(connection.user),
-        ]
+        let bytes = Self.withDetails(
+            [
+                "recv_oct": Int64(clamping: connection.receivedBytes),
+                "send_oct": Int64(clamping: connection.sentBytes),
+            ], rates: rates)
+        return .object(
+            bytes.merging([
+                "name": .string(connection.name), "node": .string(node), "user": .string(connection.user),
+                "vhost": .string(connection.vhost), "peer_host": .string(connection.peerHost),
+                "peer_port": .count(connection.peerPort), "host": .string(connection.host),
+                "port": .count(connection.port), "ssl": .bool(connection.isTLS), "protocol": "AMQP 0-9-1",
+                "type": "network", "state": .string(connection.state), "channels": .count(connection.channels),
+                "client_properties": connection.clientProperties, "connected_at": .count(connection.connectedAt),
+                "frame_max": .count(connection.frameMax), "channel_max": .count(connection.channelMax),
+                "timeout": .count(connection.heartbeat), "auth_mechanism": "PLAIN",
+                "user_provided_name": userProvidedName, "user_who_performed_action": .string(connection.user),
+            ]) { first, _ in first })
     }
 
     func channel(_ channel: ChannelSnapshot, rates: [String: Double]) -> JSONValue {

@@ -26,9 +26,10 @@ struct StatisticsSampler: Sendable {
         let exchanges = try await administration.exchanges()
         let channels = try await administration.channels()
         let vhosts = try await administration.virtualHosts()
+        let connections = try await administration.connections()
         let now = ContinuousClock.now
         var round: [RateKey: CounterSample] = [:]
-        round.reserveCapacity(queues.count + exchanges.count + channels.count + vhosts.count + 1)
+        round.reserveCapacity(queues.count + exchanges.count + channels.count + vhosts.count + connections.count + 1)
         round[.overview] = CounterSample(
             stats: overview.stats, ready: overview.messagesReady, unacknowledged: overview.messagesUnacknowledged)
         for queue in queues {
@@ -40,6 +41,10 @@ struct StatisticsSampler: Sendable {
         }
         for channel in channels {
             round[.channel(channel.name)] = CounterSample(stats: channel.stats)
+        }
+        for connection in connections {
+            round[.connection(connection.name)] = CounterSample(
+                socketBytes: (connection.receivedBytes, connection.sentBytes))
         }
         for vhost in vhosts {
             round[.vhost(vhost.name)] = CounterSample(

@@ -18,6 +18,9 @@ final class AMQPConnection {
     /// Wall-clock milliseconds since 1970 when the socket was accepted (RabbitMQ's `connected_at`).
     let connectedAt: UInt64
     let isTLS: Bool
+    /// Bytes read from and written to the socket (RabbitMQ's `recv_oct` and `send_oct`).
+    var receivedBytes: UInt64 = 0
+    private(set) var sentBytes: UInt64 = 0
     var handshake: ConnectionHandshake
     private(set) var channels: [UInt16: AMQPChannel] = [:]
     private var vhostStorage: VirtualHost?
@@ -291,6 +294,7 @@ final class AMQPConnection {
         }
         guard outbound.readableBytes > 0, let transport else { return }
         let bytes = outbound
+        sentBytes &+= UInt64(bytes.readableBytes)
         outbound = ByteBufferAllocator().buffer(capacity: max(4096, min(bytes.readableBytes, 1 << 20)))
         if handshake.state == .closed {
             transport.writeAndClose(bytes)

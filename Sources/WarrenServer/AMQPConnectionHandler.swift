@@ -85,8 +85,10 @@ final class AMQPConnectionHandler: ChannelInboundHandler, ConnectionTransport {
         broker.refreshClock()
         // After a framing error the byte stream cannot be re-synchronised: ignore the rest.
         guard !inputBroken else { return }
+        let bytes = unwrapInboundIn(data)
+        connection?.receivedBytes &+= UInt64(bytes.readableBytes)
         do {
-            try reader.process(unwrapInboundIn(data)) { unit in
+            try reader.process(bytes) { unit in
                 self.received(unit)
             }
         } catch let error as AMQPWireError {

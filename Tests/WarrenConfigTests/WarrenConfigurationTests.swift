@@ -310,4 +310,24 @@ struct WarrenConfigurationTests {
         #expect(configuration.heartbeat == 5)
         #expect(configuration.frameMax == 131_072)
     }
+
+    @Test("the management and Prometheus listeners take RabbitMQ's keys and defaults")
+    func managementListeners() throws {
+        let defaults = WarrenConfiguration()
+        #expect(defaults.managementPort == 15672 && defaults.prometheusPort == 15692)
+        #expect(defaults.statisticsInterval == 5000)
+        let configured = try configuration(
+            """
+            management.tcp.port = 25672
+            management.tcp.ip = 127.0.0.1
+            prometheus.tcp.port = 0
+            prometheus.tcp.ip = ::1
+            collect_statistics_interval = 500
+            """)
+        #expect(configured.managementPort == 25672 && configured.managementAddress == "127.0.0.1")
+        #expect(configured.prometheusPort == 0 && configured.prometheusAddress == "::1")
+        #expect(configured.statisticsInterval == 500)
+        #expect(applyError("management.tcp.port = 70000")?.line == 1)
+        #expect(applyError("collect_statistics_interval = 10")?.line == 1)
+    }
 }

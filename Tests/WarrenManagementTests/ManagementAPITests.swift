@@ -173,3 +173,28 @@ import WarrenServer
         #expect(rates.rates(key).isEmpty)
     }
 }
+
+@Suite("Per-object metrics") struct PerObjectMetricsTests {
+    @Test func labelValuesAreEscapedAsTheTextFormatRequires() {
+        #expect(PerObjectMetrics.escaped("plain") == "plain")
+        #expect(PerObjectMetrics.escaped("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
+    }
+
+    @Test func eachFamilyHasOneTypeLineAndOneSampleAQueue() async throws {
+        let fixture = try await APIFixture.start()
+        _ = try await fixture.request(.put, "/api/queues/%2F/q1")
+        _ = try await fixture.request(.put, "/api/queues/%2F/q%222")
+        _ = try await fixture.request(
+            .post, "/api/exchanges/%2F/amq.default/publish",
+            body: #"{"properties":{},"routing_key":"q1","payload":"x","payload_encoding":"string"}"#)
+        let queues = try await fixture.server.administration.queues()
+        var bytes: [UInt8] = []
+        PerObjectMetrics.write(queues.sorted { $0.name < $1.name }, into: &bytes)
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasPrefix("# TYPE ") }.count == PerObjectMetrics.families.count)
+        #expect(lines.contains("rabbitmq_queue_messages_ready{vhost=\"/\",queue=\"q1\"} 1"))
+        #expect(lines.contains("rabbitmq_queue_messages_ready{vhost=\"/\",queue=\"q\\\"2\"} 0"))
+        #expect(lines.contains("rabbitmq_queue_messages_published_total{vhost=\"/\",queue=\"q1\"} 1"))
+        try await fixture.stop()
+    }
+}

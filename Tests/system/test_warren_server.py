@@ -31,17 +31,25 @@ def test_server_closes_clients_with_320_and_exits_0_on_signal(start_server, sig)
 
 
 def test_config_file_sets_listener(binary, tmp_path):
-    port = free_port()
+    port, management, prometheus = free_port(), free_port(), free_port()
     config = tmp_path / "warren.conf"
-    config.write_text(f"# test\nlisteners.tcp.default = 127.0.0.1:{port}\nheartbeat = 30 # seconds\n")
+    config.write_text(f"# test\nlisteners.tcp.default = 127.0.0.1:{port}\nheartbeat = 30 # seconds\n"
+                      f"management.tcp.port = {management}\nmanagement.tcp.ip = 127.0.0.1\n"
+                      f"prometheus.tcp.port = {prometheus}\nprometheus.tcp.ip = 127.0.0.1\n"
+                      "collect_statistics_interval = 1000\n")
     import subprocess
+    import urllib.request
     proc = subprocess.Popen([binary, "--config", str(config), "--data-dir", str(tmp_path / "d")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert f"127.0.0.1:{port}" in proc.stdout.readline()
+        ready = proc.stdout.readline()
+        assert f"amqp 127.0.0.1:{port}" in ready
+        assert f"http 127.0.0.1:{management}" in ready and f"prometheus 127.0.0.1:{prometheus}" in ready
         conn = pika.BlockingConnection(pika.URLParameters(f"amqp://guest:guest@127.0.0.1:{port}/%2F"))
         assert conn._impl.params.heartbeat == 30
         conn.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{prometheus}/metrics", timeout=10) as metrics:
+            assert b"rabbitmq_connections" in metrics.read()
     finally:
         proc.kill()
         proc.wait()

@@ -595,9 +595,11 @@
   function listPage(opts) {
     let rows = [];
     let filter = '';
+    let denied = null;  // the list's 401 refusal, shown in place of the table
     const holder = h('div', { class: 'table-wrap' });
     const count = h('span', { class: 'muted count' });
     function render() {
+      if (denied) { count.textContent = ''; replace(holder, deniedBlock(denied)); return; }
       const shown = filter ? rows.filter(r => String(r.name || r.user || '').toLowerCase().includes(filter)) : rows;
       count.textContent = filter ? `${shown.length} of ${rows.length}` : `${rows.length}`;
       replace(holder, table(opts.test, opts.columns, shown, opts.rowAttrs, opts.empty));
@@ -609,12 +611,11 @@
     async function refresh() {
       try {
         rows = await get(opts.path);
+        denied = null;
       } catch (e) {
         if (!e.denied) throw e;
         rows = [];
-        count.textContent = '';
-        replace(holder, deniedBlock(e));
-        return;
+        denied = e;
       }
       if (opts.sort) rows.sort(opts.sort);
       render();

@@ -40,6 +40,8 @@ public struct QueueSnapshot: Sendable {
     public var arguments: JSONValue
     public var messagesReady: Int
     public var messagesUnacknowledged: Int
+    /// The bodies of the ready messages, in bytes.
+    public var messageBytesReady: Int
     public var consumers: Int
     public var policy: String?
     public var operatorPolicy: String?
@@ -89,6 +91,8 @@ public struct ConnectionSnapshot: Sendable {
     public var heartbeat: UInt16
     /// `running`, or `blocked` while a resource alarm holds its publishes.
     public var state: String
+    public var receivedBytes: UInt64
+    public var sentBytes: UInt64
 }
 
 public struct ChannelSnapshot: Sendable {

@@ -16,7 +16,8 @@ extension Broker {
             name: queue.name, vhost: queue.vhost, durable: queue.durable, autoDelete: queue.autoDelete,
             exclusive: queue.exclusiveOwner != nil, owner: queue.exclusiveOwner.flatMap { connections[$0]?.name },
             arguments: JSONValue(queue.arguments), messagesReady: queue.messageCount,
-            messagesUnacknowledged: queue.unackedCount, consumers: queue.consumerCount, policy: queue.policy?.name,
+            messagesUnacknowledged: queue.unackedCount, messageBytesReady: queue.ready.bytes,
+            consumers: queue.consumerCount, policy: queue.policy?.name,
             operatorPolicy: queue.operatorPolicy?.name,
             effectivePolicyDefinition: Self.effectiveDefinition(queue.policy, queue.operatorPolicy), stats: queue.stats)
     }
@@ -75,7 +76,8 @@ extension Broker {
             host: connection.endpoints.host, port: connection.endpoints.port, isTLS: connection.isTLS,
             channels: connection.channels.count, clientProperties: JSONValue(connection.handshake.clientProperties),
             connectedAt: connection.connectedAt, frameMax: tuning.frameMax, channelMax: tuning.channelMax,
-            heartbeat: tuning.heartbeat, state: connection.isBlocked ? "blocked" : "running")
+            heartbeat: tuning.heartbeat, state: connection.isBlocked ? "blocked" : "running",
+            receivedBytes: connection.receivedBytes, sentBytes: connection.sentBytes)
     }
 
     static func snapshot(_ channel: AMQPChannel, connection: ConnectionSnapshot) -> ChannelSnapshot {
