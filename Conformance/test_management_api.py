@@ -68,7 +68,7 @@ import pika.exceptions
 import pytest
 import requests
 
-from util import start_own_broker
+from util import management_config, start_own_broker, watched
 
 # The first test starts the module's broker (RabbitMQ: ~7-10 s); stats-reading tests poll.
 pytestmark = pytest.mark.timeout(60)
@@ -100,15 +100,6 @@ DEFINITIONS = {
                for v in ("mgmt-a", "mgmt-b")],
 }
 
-STATS = ["collect_statistics_interval = 500"]
-# RabbitMQ only: the management agent's collectors tick at the smallest sample interval (5 s by
-# default), whatever collect_statistics_interval says.
-RABBITMQ_STATS = ["management.sample_retention_policies.global.minute = 1",
-                  "management.sample_retention_policies.global.hour = 60",
-                  "management.sample_retention_policies.basic.minute = 1",
-                  "management.sample_retention_policies.basic.hour = 60",
-                  "management.sample_retention_policies.detailed.10 = 1"]
-
 NOT_FOUND = {"error": "Object Not Found", "reason": "Not Found"}
 LOGIN_FAILED = {"error": "not_authorized", "reason": "Login failed"}
 REALM = 'Basic realm="RabbitMQ Management"'
@@ -132,21 +123,15 @@ def q(name: str) -> str:
 @pytest.fixture(scope="module")
 def mgmt_broker(_broker_server, tmp_path_factory):
     kind = _broker_server.name
-    lines = STATS + (RABBITMQ_STATS if kind == "rabbitmq" else [])
     b = start_own_broker(kind, tmp_path_factory, "mgmt", management=True,
-                         definitions=DEFINITIONS, config_lines=lines)
+                         definitions=DEFINITIONS, config_lines=management_config(kind))
     yield b
     b.stop()
 
 
 @pytest.fixture
 def mb(mgmt_broker):
-    if not mgmt_broker.alive():
-        pytest.fail(f"{mgmt_broker.name} (management) died; log tail:\n{mgmt_broker.log_tail()}")
-    yield mgmt_broker
-    if not mgmt_broker.alive():
-        pytest.fail(f"{mgmt_broker.name} (management) died during this test; log tail:\n"
-                    f"{mgmt_broker.log_tail()}")
+    yield from watched(mgmt_broker, "management")
 
 
 class Api:
@@ -285,6 +270,9 @@ def test_management_user_sees_only_its_vhosts(api):
     expect(mgr.get("/api/queues/mgmt-b"), 401, denied)
     expect(mgr.get("/api/queues/mgmt-b/mgmt-b.q"), 401, denied)
     expect(mgr.put(f"/api/queues/{V}/{uid('mgr')}", {}), 401, denied)
+    # A vhost that does not exist is 404 before any permission check.
+    expect(mgr.get("/api/queues/no-such-vhost"), 404, NOT_FOUND)
+    expect(mgr.get("/api/queues/no-such-vhost/q"), 404, NOT_FOUND)
 
 
 def test_management_user_cannot_administer(api):

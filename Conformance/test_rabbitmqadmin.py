@@ -36,17 +36,9 @@ import pika
 import pika.exceptions
 import pytest
 
-from util import start_own_broker
+from util import management_config, start_own_broker, watched
 
 pytestmark = pytest.mark.timeout(60)
-
-STATS = ["collect_statistics_interval = 500"]
-RABBITMQ_STATS = ["management.sample_retention_policies.global.minute = 1",
-                  "management.sample_retention_policies.global.hour = 60",
-                  "management.sample_retention_policies.basic.minute = 1",
-                  "management.sample_retention_policies.basic.hour = 60",
-                  "management.sample_retention_policies.detailed.10 = 1"]
-
 
 def rabbitmqadmin_path():
     """The rabbitmqadmin installed by Debian's rabbitmq-server package (or the plugin's copy)."""
@@ -61,19 +53,14 @@ def admin_broker(_broker_server, tmp_path_factory):
         pytest.skip("rabbitmqadmin not installed (it comes with Debian's rabbitmq-server)")
     kind = _broker_server.name
     b = start_own_broker(kind, tmp_path_factory, "rabbitmqadmin", management=True,
-                         config_lines=STATS + (RABBITMQ_STATS if kind == "rabbitmq" else []))
+                         config_lines=management_config(kind))
     yield b
     b.stop()
 
 
 @pytest.fixture
 def ab(admin_broker):
-    if not admin_broker.alive():
-        pytest.fail(f"{admin_broker.name} (rabbitmqadmin) died; log tail:\n{admin_broker.log_tail()}")
-    yield admin_broker
-    if not admin_broker.alive():
-        pytest.fail(f"{admin_broker.name} (rabbitmqadmin) died during this test; log tail:\n"
-                    f"{admin_broker.log_tail()}")
+    yield from watched(admin_broker, "rabbitmqadmin")
 
 
 class Admin:

@@ -55,19 +55,10 @@ import pytest
 import requests
 
 import brokers
-from util import start_own_broker
+from util import management_config, start_own_broker, watched
 
 # The first test starts the module's broker (RabbitMQ: ~7-10 s); listings poll with a deadline.
 pytestmark = pytest.mark.timeout(60)
-
-STATS = ["collect_statistics_interval = 500"]
-# RabbitMQ only: the management agent's collectors tick at the smallest sample interval (5 s by
-# default), whatever collect_statistics_interval says.
-RABBITMQ_STATS = ["management.sample_retention_policies.global.minute = 1",
-                  "management.sample_retention_policies.global.hour = 60",
-                  "management.sample_retention_policies.basic.minute = 1",
-                  "management.sample_retention_policies.basic.hour = 60",
-                  "management.sample_retention_policies.detailed.10 = 1"]
 
 # What a crashed or trapped Swift program leaves on stderr.
 CRASH_MARKERS = ("Fatal error", "Stack dump", "Current stack trace", "Backtrace", "backtrace",
@@ -109,19 +100,14 @@ def ctl_binary():
 def ctl_broker(_broker_server, ctl_binary, tmp_path_factory):
     kind = _broker_server.name
     b = start_own_broker(kind, tmp_path_factory, "warrenctl", management=True,
-                         config_lines=STATS + (RABBITMQ_STATS if kind == "rabbitmq" else []))
+                         config_lines=management_config(kind))
     yield b
     b.stop()
 
 
 @pytest.fixture
 def cb(ctl_broker):
-    if not ctl_broker.alive():
-        pytest.fail(f"{ctl_broker.name} (warrenctl) died; log tail:\n{ctl_broker.log_tail()}")
-    yield ctl_broker
-    if not ctl_broker.alive():
-        pytest.fail(f"{ctl_broker.name} (warrenctl) died during this test; log tail:\n"
-                    f"{ctl_broker.log_tail()}")
+    yield from watched(ctl_broker, "warrenctl")
 
 
 @pytest.fixture(scope="module")

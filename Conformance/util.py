@@ -139,3 +139,28 @@ def start_own_broker(kind: str, tmp_path_factory, tag: str, **kw) -> "brokers.Br
     workdir = module_workdir(tmp_path_factory, f"{kind}-{tag}")
     start = brokers.start_rabbitmq if kind == "rabbitmq" else brokers.start_warren
     return start(workdir, **kw)
+
+
+def management_config(kind: str) -> list[str]:
+    """Config lines for a broker whose management statistics tests read: a 500 ms statistics
+    interval, and for RabbitMQ also 1 s sample retention, since its management agent's collectors
+    tick at the smallest sample interval (5 s by default) whatever collect_statistics_interval
+    says."""
+    lines = ["collect_statistics_interval = 500"]
+    if kind == "rabbitmq":
+        lines += ["management.sample_retention_policies.global.minute = 1",
+                  "management.sample_retention_policies.global.hour = 60",
+                  "management.sample_retention_policies.basic.minute = 1",
+                  "management.sample_retention_policies.basic.hour = 60",
+                  "management.sample_retention_policies.detailed.10 = 1"]
+    return lines
+
+
+def watched(broker, what: str):
+    """A per-test fixture body: fails the test if the module's broker is dead before it or dies
+    during it, with the log tail. Use as `yield from watched(broker, "name")`."""
+    if not broker.alive():
+        pytest.fail(f"{broker.name} ({what}) died; log tail:\n{broker.log_tail()}")
+    yield broker
+    if not broker.alive():
+        pytest.fail(f"{broker.name} ({what}) died during this test; log tail:\n{broker.log_tail()}")

@@ -36,6 +36,7 @@ public struct ManagementContext: RequestContext {
     }
 
     func requireAccess(to vhost: String) throws {
+        try requireExisting(vhost)
         guard user.isAdministrator || user.virtualHosts.contains(vhost) else {
             throw ManagementError.notAuthorised("User not authorised to access virtual host")
         }
@@ -43,9 +44,15 @@ public struct ManagementContext: RequestContext {
 
     /// The vhost's queues, exchanges, bindings, consumers or policies may be read.
     func requireVisible(_ vhost: String) throws {
+        try requireExisting(vhost)
         guard user.canSeeObjects(in: vhost) else {
             throw ManagementError.notAuthorised("User not authorised to access virtual host")
         }
+    }
+
+    /// A vhost that does not exist is 404 for everyone, before any permission check.
+    private func requireExisting(_ vhost: String) throws {
+        guard user.isAdministrator || user.existingVirtualHosts.contains(vhost) else { throw ManagementError.notFound }
     }
 
     func requirePolicymaker(_ vhost: String) throws {

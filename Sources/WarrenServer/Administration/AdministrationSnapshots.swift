@@ -188,11 +188,15 @@ public struct ManagementUser: Sendable {
     public var tags: [String]
     /// The vhosts this user has permissions in.
     public var virtualHosts: Set<String>
+    /// Every vhost at login, so that a missing one is 404 before any permission check, as in
+    /// RabbitMQ.
+    public var existingVirtualHosts: Set<String>
 
-    public init(name: String, tags: [String], virtualHosts: Set<String>) {
+    public init(name: String, tags: [String], virtualHosts: Set<String>, existingVirtualHosts: Set<String> = []) {
         self.name = name
         self.tags = tags
         self.virtualHosts = virtualHosts
+        self.existingVirtualHosts = existingVirtualHosts
     }
 
     public var isAdministrator: Bool { tags.contains("administrator") }

@@ -3,8 +3,7 @@ import WarrenCore
 
 /// The management API's changes to vhosts, users, permissions, policies and definitions.
 extension BrokerAdministration {
-    /// Creates a vhost; returns whether it is new. The creating user gets no permissions
-    /// in it, as in RabbitMQ's API.
+    /// Creates a vhost; returns whether it is new.
     ///
     /// A description or tags given replace the vhost's (also for one that exists).
     public func addVirtualHost(name: String, description: String?, tags: [String]?) async throws -> Bool {

@@ -219,7 +219,11 @@ public struct BrokerAdministration: Sendable {
                     return promise.succeed(.loopbackOnly)
                 }
                 let vhosts = value.accessControl.permissions.compactMap { $0.value[user.name] == nil ? nil : $0.key }
-                promise.succeed(.accepted(ManagementUser(name: user.name, tags: user.tags, virtualHosts: Set(vhosts))))
+                promise.succeed(
+                    .accepted(
+                        ManagementUser(
+                            name: user.name, tags: user.tags, virtualHosts: Set(vhosts),
+                            existingVirtualHosts: Set(value.vhosts.keys))))
             }
         }
         return try await promise.futureResult.get()
