@@ -433,6 +433,22 @@ def test_user_put_with_password(api, connect):
     expect(api.get(f"/api/permissions/{V}/{q(name)}"), 404, NOT_FOUND)
 
 
+def test_deleting_a_user_closes_its_connections(api, connect):
+    name = uid("gone")
+    expect(api.put(f"/api/users/{q(name)}", {"password": "pw", "tags": ""}), 201)
+    expect(api.put(f"/api/permissions/{V}/{q(name)}", ALL), 201)
+    c = connect(name, password="pw")
+    ch = c.channel()
+    expect(api.delete(f"/api/users/{q(name)}"), 204)
+    with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            c.process_data_events(time_limit=0.2)
+            ch.queue_declare("", exclusive=True)
+    assert closed.value.reply_code == 320
+    assert closed.value.reply_text == f"CONNECTION_FORCED - user '{name}' is deleted"
+
+
 def test_user_put_with_password_hash(api, connect):
     name = uid("user")
     h = password_hash("hashed-pw")

@@ -60,6 +60,10 @@ extension BrokerAdministration {
         try await onLoop { broker in
             guard broker.accessControl.users[name] != nil else { throw AdministrationError.notFound }
             broker.accessControl.deleteUser(name)
+            // As RabbitMQ: the deleted user's connections are closed.
+            for connection in broker.connections.values where connection.user == name {
+                connection.forceClose(reason: "user '\(name)' is deleted")
+            }
         }
     }
 
