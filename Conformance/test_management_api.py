@@ -531,6 +531,22 @@ def test_policy_lifecycle_and_effect(api, ch):
     ch.queue_delete(queue)
 
 
+def test_exchange_shows_the_policy_that_applies(api, ch):
+    prefix = uid("xpol")
+    name = uid("xpolicy")
+    body = {"pattern": f"^{re.escape(prefix)}", "definition": {"alternate-exchange": "amq.fanout"},
+            "apply-to": "exchanges"}
+    expect(api.put(f"/api/policies/{V}/{q(name)}", body), 201)
+    exchange = prefix + ".x"
+    ch.exchange_declare(exchange, "direct")
+    try:
+        x = api.poll(f"/api/exchanges/{V}/{q(exchange)}", lambda x: x.get("policy") == name)
+        assert x["policy"] == name
+    finally:
+        expect(api.delete(f"/api/policies/{V}/{q(name)}"), 204)
+        ch.exchange_delete(exchange)
+
+
 def test_policy_put_invalid_definition_is_400(api):
     r = expect(api.put(f"/api/policies/{V}/{uid('bad')}", {"pattern": "x", "definition": {"max-length": "ten"}}), 400)
     assert r.json()["error"] == "bad_request"

@@ -88,7 +88,7 @@ struct Rendering: Sendable {
                 "type": "network", "state": .string(connection.state), "channels": .count(connection.channels),
                 "client_properties": connection.clientProperties, "connected_at": .count(connection.connectedAt),
                 "frame_max": .count(connection.frameMax), "channel_max": .count(connection.channelMax),
-                "timeout": .count(connection.heartbeat), "auth_mechanism": "PLAIN",
+                "timeout": .count(connection.heartbeat), "auth_mechanism": .string(connection.authMechanism),
                 "user_provided_name": userProvidedName, "user_who_performed_action": .string(connection.user),
             ]) { first, _ in first })
     }

@@ -45,6 +45,8 @@ struct ConnectionHandshake {
     private(set) var state: State = .awaitingProtocolHeader
     private(set) var tuning: Tuning
     private(set) var clientProperties = FieldTable()
+    /// The mechanism the client chose in start-ok (`PLAIN`, `AMQPLAIN`, `EXTERNAL`).
+    private(set) var mechanism = ""
     /// The logged-in user, from start-ok on.
     private(set) var user: User?
     /// Why the handshake failed, for the log: the client hears at most RabbitMQ's generic
@@ -143,6 +145,7 @@ struct ConnectionHandshake {
 
     private mutating func receivedStartOk(_ startOk: Spec.Connection.StartOk) -> Action {
         clientProperties = startOk.clientProperties
+        mechanism = startOk.mechanism
         let method = AMQPMethod.connectionStartOk(startOk)
         guard offeredMechanisms.contains(startOk.mechanism) else {
             // RabbitMQ logs a 503 and drops the socket without a word: the client is not

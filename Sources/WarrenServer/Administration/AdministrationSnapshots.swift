@@ -93,6 +93,7 @@ public struct ConnectionSnapshot: Sendable {
     public var state: String
     public var receivedBytes: UInt64
     public var sentBytes: UInt64
+    public var authMechanism: String
 }
 
 public struct ChannelSnapshot: Sendable {

@@ -40,7 +40,7 @@ extension Broker {
         ExchangeSnapshot(
             name: exchange.name, vhost: exchange.vhost, type: exchange.typeName, durable: exchange.durable,
             autoDelete: exchange.autoDelete, isInternal: exchange.isInternal, arguments: JSONValue(exchange.arguments),
-            policy: nil, stats: exchange.stats)
+            policy: exchange.policy?.name, stats: exchange.stats)
     }
 
     static func bindings(_ vhost: VirtualHost) -> [BindingSnapshot] {
@@ -77,7 +77,8 @@ extension Broker {
             channels: connection.channels.count, clientProperties: JSONValue(connection.handshake.clientProperties),
             connectedAt: connection.connectedAt, frameMax: tuning.frameMax, channelMax: tuning.channelMax,
             heartbeat: tuning.heartbeat, state: connection.isBlocked ? "blocked" : "running",
-            receivedBytes: connection.receivedBytes, sentBytes: connection.sentBytes)
+            receivedBytes: connection.receivedBytes, sentBytes: connection.sentBytes,
+            authMechanism: connection.handshake.mechanism)
     }
 
     static func snapshot(_ channel: AMQPChannel, connection: ConnectionSnapshot) -> ChannelSnapshot {
