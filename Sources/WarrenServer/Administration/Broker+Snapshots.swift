@@ -1,4 +1,5 @@
 import AMQPWire
+import Foundation
 import NIOCore
 import WarrenCore
 
@@ -137,33 +138,8 @@ public enum BindingPropertiesKey {
         for byte in buffer.readableBytesView {
             hash = (hash ^ UInt32(byte)) &* 16_777_619
         }
-        let bytes = withUnsafeBytes(of: hash.bigEndian) { Array($0) }
-        return Base64URL.encode(bytes)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
-    }
-}
-
-/// base64url without padding (RFC 4648 §5), as RabbitMQ's `base64url`.
-enum Base64URL {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value: UInt32 = 0
-            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
-            for position in 0...chunk.count {
-                output.append(alphabet[Int((value >> (18 - 6 * position)) & 63)])
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
+        // base64url without padding (RFC 4648 §5), as RabbitMQ's `base64url`.
+        return withUnsafeBytes(of: hash.bigEndian) { Data($0) }.base64EncodedString()
+            .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
     }
 }

@@ -80,7 +80,8 @@ extension TLSSettings.CertificateLogin {
 }
 
 extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
+    /// Zero-padded on the left to `width` characters (hex bytes in escapes).
+    func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
 }
